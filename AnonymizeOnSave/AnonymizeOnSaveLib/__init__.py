@@ -1,0 +1,29 @@
+"""AnonymizeOnSave: strip PHI from a Slicer scene while it is saved, and put it back right after.
+
+Importing this package needs only the standard library; the scene API imports slicer and vtk on first use, so
+the file tools run on plain Python.
+"""
+
+import importlib
+
+from .policy import KEY_ENVIRONMENT_VARIABLE, PatientContext, Policy, PolicyError
+from .report import Report
+
+_LAZY = {
+    "AnonymizationError": "session",
+    "AnonymizationSession": "session",
+    "RestoreError": "session",
+    "anonymizedScene": "session",
+    "scenePhiMatcher": "session",
+    "installSaveHook": "saveHook",
+    "SaveHook": "saveHook",
+    "saveScene": "sceneWriter",
+}
+
+__all__ = ["KEY_ENVIRONMENT_VARIABLE", "PatientContext", "Policy", "PolicyError", "Report", *sorted(_LAZY)]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module("." + _LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,108 @@
+"""Turns the values found in a scene into the changes that de-identify it.
+
+A PHI surface (the live MRML scene, or a saved file) lists its values as Sites; the planner asks the policy
+what each becomes and returns the Changes; the surface applies them. The planner never touches a scene, so the
+same decisions are made for a live scene at save time and for a file cleaned afterwards.
+"""
+
+from collections import namedtuple
+
+from . import profile
+from .phiText import PhiTextMatcher
+from .policy import NO_PATIENT
+
+# Site kinds
+ATTRIBUTE = "attribute"  # name: the attribute name; DICOM.* follow the profile, others are free text
+ITEM_UID = "itemUid"  # name: the UID name of a study, series or other item
+PATIENT_ITEM_UID = "patientItemUid"  # name: the UID name of a patient item (its "DICOM" UID is the patient ID)
+PATIENT_ITEM_NAME = "patientItemName"  # source: the item's DICOM.PatientName
+STUDY_ITEM_NAME = "studyItemName"  # source: the item's DICOM.StudyDescription
+MARKER = "marker"  # name: a de-identification marker attribute of a patient item; value None when absent
+TEXT = "text"  # name: the category (FREE_TEXT or FILE_NAMES); a node name, description or file name
+
+ANONYMIZED_STUDY_NAME = "Anonymized study"
+_SEARCHED_CATEGORIES = (profile.NAMES, profile.IDENTIFIERS, profile.DATES, profile.UIDS)
+
+
+class Site:
+    """One value at one place. place describes where, for messages and reports, and never holds the value."""
+
+    __slots__ = ("context", "handle", "kind", "name", "place", "source", "value")
+
+    def __init__(self, kind, name, value, place, context=NO_PATIENT, handle=None, source=None):
+        self.kind = kind
+        self.name = name
+        self.value = value
+        self.place = place
+        self.context = context
+        self.handle = handle
+        self.source = source
+
+    def __repr__(self):
+        return f"Site({self.kind}, {self.name!r}, at {self.place})"
+
+
+Change = namedtuple("Change", "site value category")
+"""The new value for a site (None: remove it) and the category it is reported under."""
+
+
+def planChanges(sites, policy):
+    """The changes that de-identify the given sites under policy. Sites whose value stays are left out."""
+    changes = []
+    foundValues = []
+    textSites = []
+    markers = policy.markerValues()
+    for site in sites:
+        if site.kind == MARKER:
+            new, category = markers[site.name], profile.MARKERS
+        elif site.value is None:
+            continue
+        elif site.kind == TEXT or (site.kind == ATTRIBUTE and profile.ruleForAttribute(site.name) is None):
+            textSites.append(site)
+            continue
+        elif site.kind == ATTRIBUTE:
+            rule = profile.ruleForAttribute(site.name)
+            new, category = policy.applyRule(rule, site.value, site.context), rule.category
+        elif site.kind in (ITEM_UID, PATIENT_ITEM_UID):
+            rule = profile.ruleForItemUid(site.name, site.kind == PATIENT_ITEM_UID)
+            new, category = policy.applyRule(rule, site.value, site.context), rule.category
+        elif site.kind == PATIENT_ITEM_NAME:
+            new = policy.pseudonyms.personName(site.context.key or site.source or site.value)
+            category = profile.ITEM_NAMES
+        elif site.kind == STUDY_ITEM_NAME:
+            description = site.source and policy.applyRule(profile.RULES["StudyDescription"], site.source)
+            new, category = description or ANONYMIZED_STUDY_NAME, profile.ITEM_NAMES
+        else:
+            raise ValueError(f"unknown site kind {site.kind!r}")
+        if new != site.value:
+            changes.append(Change(site, new, category))
+            if category in _SEARCHED_CATEGORIES:
+                foundValues.extend(_valuePairs(site.value, new, category))
+    matcher = PhiTextMatcher(foundValues)
+    for site in textSites:
+        new = matcher.replace(site.value)
+        if new != site.value:
+            category = site.name if site.kind == TEXT else profile.FREE_TEXT
+            changes.append(Change(site, new, category))
+    return changes
+
+
+def _valuePairs(original, new, category):
+    """(original, replacement, category) for the matcher; UID lists pair token by token."""
+    if category == profile.UIDS and " " in original:
+        replacements = new.split(" ") if new else []
+        return [
+            (token, replacements[index] if index < len(replacements) else "", category)
+            for index, token in enumerate(original.split(" "))
+            if token
+        ]
+    return [(original, new, category)]
+
+
+def textMatcherFor(sites, policy):
+    """A matcher for the PHI values these sites hold (used to search files and screenshots for them)."""
+    pairs = []
+    for change in planChanges(sites, policy):
+        if change.category in _SEARCHED_CATEGORIES:
+            pairs.extend(_valuePairs(change.site.value, change.value, change.category))
+    return PhiTextMatcher(pairs)

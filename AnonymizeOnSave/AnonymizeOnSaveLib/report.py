@@ -1,0 +1,39 @@
+"""What an anonymization changed, counted per category. A report never holds a PHI value."""
+
+import json
+from collections import Counter
+
+from . import profile
+
+
+class Report:
+    """Counts of changed values per category."""
+
+    def __init__(self, counts=None):
+        self.counts = Counter(counts or {})
+
+    @classmethod
+    def fromChanges(cls, changes):
+        return cls(Counter(change.category for change in changes))
+
+    @property
+    def total(self):
+        return sum(count for category, count in self.counts.items() if category != profile.MARKERS)
+
+    def __bool__(self):
+        return self.total > 0
+
+    def merge(self, other):
+        return Report(self.counts + other.counts)
+
+    def summaryLines(self):
+        """One line per category, in a fixed order, e.g. "patient names: 2"."""
+        order = list(profile.CATEGORY_LABELS)
+        return [
+            f"{profile.CATEGORY_LABELS.get(category, category)}: {self.counts[category]}"
+            for category in sorted(self.counts, key=lambda c: order.index(c) if c in order else len(order))
+            if self.counts[category]
+        ]
+
+    def toJSON(self):
+        return json.dumps({"counts": dict(sorted(self.counts.items())), "total": self.total}, sort_keys=True)
