@@ -1,0 +1,235 @@
+"""The PHI surfaces of a live MRML scene: every place Slicer keeps a value that a save writes to disk.
+
+Each surface lists its values as planner Sites whose handle can read and write the value back, so a session can
+snapshot, strip and restore them. Surfaces: subject hierarchy item attributes, item UIDs and item names; node
+names, descriptions and attributes; storage node file names; and all of these for the nodes inside sequences
+(written into .seq.nrrd headers and .seq.mrb bundles).
+"""
+
+import vtk
+
+from . import profile
+from .planner import (
+    ATTRIBUTE,
+    ITEM_UID,
+    MARKER,
+    PATIENT_ITEM_NAME,
+    PATIENT_ITEM_UID,
+    STUDY_ITEM_NAME,
+    TEXT,
+    Site,
+)
+from .policy import NO_PATIENT, PatientContext, Policy
+
+# --- handles: how one value is read and written; None means absent --------------------------------------------
+
+
+class _ItemAttribute:
+    __slots__ = ("item", "name", "sh")
+
+    def __init__(self, sh, item, name):
+        self.sh, self.item, self.name = sh, item, name
+
+    def read(self):
+        return (
+            self.sh.GetItemAttribute(self.item, self.name) if self.sh.HasItemAttribute(self.item, self.name) else None
+        )
+
+    def write(self, value):
+        if value is None:
+            self.sh.RemoveItemAttribute(self.item, self.name)
+        else:
+            self.sh.SetItemAttribute(self.item, self.name, value)
+
+
+class _ItemUid(_ItemAttribute):
+    __slots__ = ()
+
+    def read(self):
+        return self.sh.GetItemUID(self.item, self.name) if self.sh.HasItemUID(self.item, self.name) else None
+
+    def write(self, value):
+        # Remove first: replacing a UID makes VTK log a warning that quotes the old value.
+        self.sh.RemoveItemUID(self.item, self.name)
+        if value is not None:
+            self.sh.SetItemUID(self.item, self.name, value)
+
+
+class _ItemName:
+    __slots__ = ("item", "sh")
+
+    def __init__(self, sh, item):
+        self.sh, self.item = sh, item
+
+    def read(self):
+        return self.sh.GetItemName(self.item)
+
+    def write(self, value):
+        self.sh.SetItemName(self.item, value or "")
+
+
+class _NodeAttribute:
+    __slots__ = ("name", "node")
+
+    def __init__(self, node, name):
+        self.node, self.name = node, name
+
+    def read(self):
+        return self.node.GetAttribute(self.name)
+
+    def write(self, value):
+        if value is None:
+            self.node.RemoveAttribute(self.name)
+        else:
+            self.node.SetAttribute(self.name, value)
+
+
+class _NodeProperty:
+    """A string property with Get<name>/Set<name> (Name, Description, FileName)."""
+
+    __slots__ = ("getter", "setter")
+
+    def __init__(self, node, propertyName):
+        self.getter = getattr(node, "Get" + propertyName)
+        self.setter = getattr(node, "Set" + propertyName)
+
+    def read(self):
+        return self.getter()
+
+    def write(self, value):
+        self.setter(value)
+
+
+class _StorageNthFileName:
+    __slots__ = ("index", "node")
+
+    def __init__(self, node, index):
+        self.node, self.index = node, index
+
+    def read(self):
+        return self.node.GetNthFileName(self.index)
+
+    def write(self, value):
+        names = [self.node.GetNthFileName(i) for i in range(self.node.GetNumberOfFileNames())]
+        names[self.index] = value or ""
+        self.node.ResetFileNameList()
+        for name in names:
+            self.node.AddFileName(name)
+
+
+# --- surfaces ------------------------------------------------------------------------------------------------
+
+
+def subjectHierarchyNode(scene):
+    """The scene's subject hierarchy node, or None; never creates one (that would change the scene)."""
+    return scene.GetFirstNodeByClass("vtkMRMLSubjectHierarchyNode")
+
+
+class _Hierarchy:
+    """Reads the subject hierarchy once: items, levels and each item's patient context."""
+
+    def __init__(self, sh):
+        self.sh = sh
+        self.items = []
+        self._contexts = {}
+        if sh is None:
+            return
+        children = vtk.vtkIdList()
+        sh.GetItemChildren(sh.GetSceneItemID(), children, True)
+        self.items = [children.GetId(i) for i in range(children.GetNumberOfIds())]
+
+    def level(self, item):
+        return self.sh.GetItemLevel(item)
+
+    def hasDicomIdentity(self, item):
+        sh = self.sh
+        return sh.HasItemUID(item, "DICOM") or any(
+            name.startswith(profile.DICOM_PREFIX) for name in sh.GetItemAttributeNames(item)
+        )
+
+    def patientItem(self, item):
+        if self.level(item) == profile.PATIENT_LEVEL:
+            return item
+        return self.sh.GetItemAncestorAtLevel(item, profile.PATIENT_LEVEL)
+
+    def contextOf(self, item):
+        if not item:
+            return NO_PATIENT
+        patient = self.patientItem(item)
+        if not patient:
+            return NO_PATIENT
+        if patient not in self._contexts:
+            sh = self.sh
+            key = sh.GetItemUID(patient, "DICOM") or sh.GetItemAttribute(patient, "DICOM.PatientID") or ""
+            declared = Policy.declaredOptions(
+                sh.GetItemAttribute(patient, profile.PATIENT_IDENTITY_REMOVED),
+                sh.GetItemAttribute(patient, profile.DEIDENTIFICATION_METHOD),
+            )
+            self._contexts[patient] = PatientContext(key, declared)
+        return self._contexts[patient]
+
+    def contextOfNode(self, node):
+        return self.contextOf(self.sh.GetItemByDataNode(node)) if self.sh is not None else NO_PATIENT
+
+
+def _itemSites(hierarchy):
+    sh = hierarchy.sh
+    for item in hierarchy.items:
+        context = hierarchy.contextOf(item)
+        level = hierarchy.level(item)
+        place = f"subject hierarchy item {item}"
+        dicomIdentity = hierarchy.hasDicomIdentity(item)
+        isPatient = level == profile.PATIENT_LEVEL and dicomIdentity
+        for name in sh.GetItemAttributeNames(item):
+            handle = _ItemAttribute(sh, item, name)
+            yield Site(ATTRIBUTE, name, handle.read(), f"{place} attribute {name}", context, handle)
+        uidKind = PATIENT_ITEM_UID if level == profile.PATIENT_LEVEL else ITEM_UID
+        for name in sh.GetItemUIDNames(item):
+            handle = _ItemUid(sh, item, name)
+            yield Site(uidKind, name, handle.read(), f"{place} UID {name}", context, handle)
+        if isPatient:
+            for name in (profile.PATIENT_IDENTITY_REMOVED, profile.DEIDENTIFICATION_METHOD):
+                handle = _ItemAttribute(sh, item, name)
+                yield Site(MARKER, name, handle.read(), f"{place} attribute {name}", context, handle)
+        if sh.GetItemDataNode(item) is None:
+            handle = _ItemName(sh, item)
+            if isPatient:
+                kind, source = PATIENT_ITEM_NAME, sh.GetItemAttribute(item, "DICOM.PatientName")
+            elif level == profile.STUDY_LEVEL and dicomIdentity:
+                kind, source = STUDY_ITEM_NAME, sh.GetItemAttribute(item, "DICOM.StudyDescription")
+            else:
+                kind, source = TEXT, None
+            yield Site(kind, profile.FREE_TEXT, handle.read(), f"{place} name", context, handle, source)
+
+
+def _nodeSites(node, context):
+    place = f"node {node.GetID()}"
+    for propertyName in ("Name", "Description"):
+        handle = _NodeProperty(node, propertyName)
+        yield Site(TEXT, profile.FREE_TEXT, handle.read(), f"{place} {propertyName.lower()}", context, handle)
+    for name in node.GetAttributeNames() or ():
+        handle = _NodeAttribute(node, name)
+        yield Site(ATTRIBUTE, name, handle.read(), f"{place} attribute {name}", context, handle)
+    if node.IsA("vtkMRMLStorageNode"):
+        handle = _NodeProperty(node, "FileName")
+        yield Site(TEXT, profile.FILE_NAMES, handle.read(), f"{place} file name", context, handle)
+        for index in range(node.GetNumberOfFileNames()):
+            handle = _StorageNthFileName(node, index)
+            yield Site(TEXT, profile.FILE_NAMES, handle.read(), f"{place} file name {index + 1}", context, handle)
+
+
+def _sceneNodeSites(scene, hierarchy, context=None):
+    for index in range(scene.GetNumberOfNodes()):
+        node = scene.GetNthNode(index)
+        nodeContext = context if context is not None else hierarchy.contextOfNode(node)
+        yield from _nodeSites(node, nodeContext)
+        if node.IsA("vtkMRMLSequenceNode") and node.GetSequenceScene() is not None:
+            # The sequence's own scene holds one data node per item: their names and attributes reach
+            # .seq.nrrd headers and .seq.mrb bundles.
+            yield from _sceneNodeSites(node.GetSequenceScene(), hierarchy, nodeContext)
+
+
+def collectSites(scene):
+    """Every value of the scene that a save can write, as Sites with read/write handles."""
+    hierarchy = _Hierarchy(subjectHierarchyNode(scene))
+    return list(_itemSites(hierarchy)) + list(_sceneNodeSites(scene, hierarchy))

@@ -1,0 +1,128 @@
+"""saveScene: write a scene as Slicer's scene writer does, anonymized, with the write bracketed by SaveState."""
+
+import logging
+import os
+import shutil
+import tempfile
+
+from .saveHook import hookErrors
+from .session import AnonymizationError, AnonymizationSession, RestoreError, activeSession
+
+MRML, MRB, DIRECTORY = "mrml", "mrb", "directory"
+
+
+def sceneFileKind(fileName):
+    """mrml, mrb or directory, chosen by the file name as qSlicerSceneWriter does."""
+    suffix = os.path.splitext(fileName)[1].lower()
+    return {".mrml": MRML, ".mrb": MRB}.get(suffix, DIRECTORY)
+
+
+class _SaveFailed(Exception):
+    """The reason a save failed, for the log."""
+
+
+def saveScene(scene, fileName, anonymize=True, policy=None):
+    """Write scene to fileName (.mrml, .mrb, or any other name: a directory bundle). Returns True on success.
+
+    With anonymize, the scene holds no PHI while it is written and is restored afterwards; if it cannot be
+    anonymized nothing is written. Every failure is logged with its cause and returns False.
+    """
+    fileName = os.path.abspath(os.fspath(fileName))
+    kind = sceneFileKind(fileName)
+    session = None
+    saved = restored = False
+    try:
+        _checkTarget(fileName, kind)
+        if anonymize and activeSession(scene) is None:
+            candidate = AnonymizationSession(scene, policy, refuseFileRenames=(kind == MRML))
+            try:
+                candidate.strip()
+            except AnonymizationError as error:
+                raise _SaveFailed(f"anonymization failed, nothing was written: {error}") from None
+            session = candidate
+        _bracketedWrite(scene, fileName, kind)
+        saved = True
+    except _SaveFailed as failure:
+        logging.error("Scene not saved to %s: %s", fileName, failure)
+    finally:
+        try:
+            if session is not None:
+                session.restore()
+            restored = True
+        except RestoreError as error:
+            logging.error("The live scene was not fully restored after saving to %s: %s", fileName, error)
+    return saved and restored
+
+
+def _checkTarget(fileName, kind):
+    parent = os.path.dirname(fileName)
+    if not os.path.isdir(parent):
+        raise _SaveFailed(f"the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise _SaveFailed(f"the folder {parent} is not writable")
+    if kind == DIRECTORY and os.path.exists(fileName):
+        if not os.path.isdir(fileName):
+            raise _SaveFailed("a file of that name exists; a directory bundle needs a directory")
+        if os.listdir(fileName):
+            raise _SaveFailed("the directory is not empty; choose an empty directory")
+
+
+def _bracketedWrite(scene, fileName, kind):
+    """Write with StartState/EndState(SaveState) around it, so every save hook sees the save."""
+    scene.StartState(scene.SaveState)
+    try:
+        errors = hookErrors(scene)
+        if errors:
+            raise _SaveFailed(f"anonymization failed, nothing was written: {errors[0]}")
+        {MRML: _writeMrml, MRB: _writeMrb, DIRECTORY: _writeDirectory}[kind](scene, fileName)
+    finally:
+        scene.EndState(scene.SaveState)
+
+
+def _messages():
+    import slicer
+
+    return slicer.vtkMRMLMessageCollection()
+
+
+def _raiseOnErrors(ok, messages, what):
+    import vtk
+
+    if not ok or messages.GetNumberOfMessagesOfType(vtk.vtkCommand.ErrorEvent):
+        detail = messages.GetAllMessagesAsString().strip().splitlines()
+        raise _SaveFailed(f"{what} failed" + (f": {detail[0]}" if detail else ""))
+
+
+def _writeMrml(scene, fileName):
+    """Like qSlicerSceneWriter::writeToMRML (Commit derives the private data folder from the URL, so the file
+    is written under its own name)."""
+    scene.SetURL(fileName)
+    scene.SetRootDirectory(os.path.dirname(fileName))
+    messages = _messages()
+    _raiseOnErrors(scene.Commit(None, messages), messages, "writing the scene")
+
+
+def _writeMrb(scene, fileName):
+    """Like qSlicerSceneWriter::writeToMRB; the bundle is written in a temporary folder under its final name
+    (the name of the scene inside comes from it) and moved into place."""
+    parent = os.path.dirname(fileName)
+    scene.SetURL(fileName)
+    scene.SetRootDirectory(parent)
+    workDirectory = tempfile.mkdtemp(prefix=".anonymizeonsave-", dir=parent)
+    try:
+        temporary = os.path.join(workDirectory, os.path.basename(fileName))
+        messages = _messages()
+        _raiseOnErrors(scene.WriteToMRB(temporary, None, messages), messages, "writing the bundle")
+        if not os.path.isfile(temporary):
+            raise _SaveFailed("writing the bundle produced no file")
+        os.replace(temporary, fileName)
+    finally:
+        shutil.rmtree(workDirectory, ignore_errors=True)
+    scene.SetStorableNodesModifiedSinceRead()
+
+
+def _writeDirectory(scene, fileName):
+    """Like qSlicerSceneWriter::writeToDirectory: an empty directory, created when needed."""
+    os.makedirs(fileName, exist_ok=True)
+    messages = _messages()
+    _raiseOnErrors(scene.SaveSceneToSlicerDataBundleDirectory(fileName, None, messages), messages, "writing the bundle")

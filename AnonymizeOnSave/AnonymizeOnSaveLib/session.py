@@ -1,0 +1,132 @@
+"""A session strips every PHI value from a live scene and puts each one back afterwards.
+
+Fail closed: if anything goes wrong while stripping, whatever was changed is put back and AnonymizationError is
+raised, so the caller writes nothing. Restoring puts back every value that is still as we left it; a value that
+the save itself changed (a storage node's new file name) keeps the save's value, exactly as after a plain save.
+"""
+
+import contextlib
+
+from . import profile
+from .planner import planChanges, textMatcherFor
+from .policy import defaultPolicy
+from .report import Report
+
+_activeSessions = {}  # scene pointer -> the session that has it stripped
+
+
+class AnonymizationError(RuntimeError):
+    """Stripping failed; the scene is as it was and nothing may be written."""
+
+
+class RestoreError(RuntimeError):
+    """Some values could not be put back; the message names their places, never their values."""
+
+
+def _sceneKey(scene):
+    return scene.__this__
+
+
+def activeSession(scene):
+    """The session that currently has this scene stripped, or None."""
+    return _activeSessions.get(_sceneKey(scene))
+
+
+def _sites(scene):
+    from .sceneSites import collectSites  # imports slicer and vtk
+
+    return collectSites(scene)
+
+
+def _describe(error):
+    """The kind of an unexpected error, without its text (which could quote a value)."""
+    return type(error).__name__
+
+
+class AnonymizationSession:
+    """Snapshot, strip and restore the PHI of one scene."""
+
+    def __init__(self, scene, policy=None, refuseFileRenames=False):
+        """refuseFileRenames: fail instead of renaming data files (a .mrml save cannot rename the files it
+        references)."""
+        self.scene = scene
+        self.policy = policy or defaultPolicy()
+        self.refuseFileRenames = refuseFileRenames
+        self.report = None
+        self._applied = []
+
+    def strip(self):
+        """Replace every PHI value; returns the Report. Raises AnonymizationError with the scene unchanged."""
+        if activeSession(self.scene) is not None:
+            raise AnonymizationError("the scene is already being anonymized")
+        try:
+            changes = planChanges(_sites(self.scene), self.policy)
+        except Exception as error:
+            raise AnonymizationError(f"could not read the scene's values ({_describe(error)})") from error
+        if self.refuseFileRenames:
+            renamed = [change.site.place for change in changes if change.category == profile.FILE_NAMES]
+            if renamed:
+                raise AnonymizationError(
+                    f"{len(renamed)} data file name(s) the scene refers to hold PHI (first: {renamed[0]}); "
+                    "a .mrml save cannot rename data files: save as .mrb or a directory bundle, or rename the files"
+                )
+        applied = []
+        try:
+            for change in changes:
+                change.site.handle.write(change.value)
+                applied.append(change)
+        except Exception as error:
+            message = f"could not replace the value at {change.site.place} ({_describe(error)})"
+            self._applied = applied
+            try:
+                self._restoreApplied()
+            except RestoreError as restoreError:
+                message += f"; then {restoreError}"
+            raise AnonymizationError(message) from error
+        self._applied = applied
+        _activeSessions[_sceneKey(self.scene)] = self
+        self.report = Report.fromChanges(changes)
+        return self.report
+
+    def restore(self):
+        """Put back every value we replaced. Raises RestoreError naming the places that failed."""
+        _activeSessions.pop(_sceneKey(self.scene), None)
+        self._restoreApplied()
+
+    def _restoreApplied(self):
+        applied, self._applied = self._applied, []
+        failed = []
+        for change in reversed(applied):
+            handle, original = change.site.handle, change.site.value
+            try:
+                if handle.read() == change.value:
+                    handle.write(original)
+                    if handle.read() != original:
+                        failed.append(change.site.place)
+            except Exception:
+                failed.append(change.site.place)
+        if failed:
+            raise RestoreError(f"{len(failed)} value(s) could not be restored, first at {failed[-1]}")
+
+
+@contextlib.contextmanager
+def anonymizedScene(scene, policy=None):
+    """Within the block the scene holds no PHI; on exit everything is put back, also when the block raises.
+
+    Nested use on the same scene reuses the outer session. Yields the Report of what was replaced.
+    """
+    outer = activeSession(scene)
+    if outer is not None:
+        yield outer.report
+        return
+    session = AnonymizationSession(scene, policy)
+    report = session.strip()
+    try:
+        yield report
+    finally:
+        session.restore()
+
+
+def scenePhiMatcher(scene, policy=None):
+    """A PhiTextMatcher for the PHI values the live scene holds (to search file names and written files)."""
+    return textMatcherFor(_sites(scene), policy or defaultPolicy())
