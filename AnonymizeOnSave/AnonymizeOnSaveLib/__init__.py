@@ -6,6 +6,7 @@ the file tools run on plain Python.
 
 import importlib
 
+from .audit import AUDIT_LOG_ENVIRONMENT_VARIABLE, appendAuditRecord, setAuditLog
 from .policy import KEY_ENVIRONMENT_VARIABLE, PatientContext, Policy, PolicyError
 from .report import Report
 
@@ -14,13 +15,24 @@ _LAZY = {
     "AnonymizationSession": "session",
     "RestoreError": "session",
     "anonymizedScene": "session",
+    "lastReport": "session",
     "scenePhiMatcher": "session",
     "installSaveHook": "saveHook",
     "SaveHook": "saveHook",
     "saveScene": "sceneWriter",
 }
 
-__all__ = ["KEY_ENVIRONMENT_VARIABLE", "PatientContext", "Policy", "PolicyError", "Report", *sorted(_LAZY)]
+__all__ = [
+    "AUDIT_LOG_ENVIRONMENT_VARIABLE",
+    "KEY_ENVIRONMENT_VARIABLE",
+    "appendAuditRecord",
+    "setAuditLog",
+    "PatientContext",
+    "Policy",
+    "PolicyError",
+    "Report",
+    *sorted(_LAZY),
+]
 
 
 def __getattr__(name):

@@ -76,8 +76,7 @@ def planChanges(sites, policy):
             raise ValueError(f"unknown site kind {site.kind!r}")
         if new != site.value:
             changes.append(Change(site, new, category))
-            if category in _SEARCHED_CATEGORIES:
-                foundValues.extend(_valuePairs(site.value, new, category))
+            foundValues.extend(valuePairs(site.value, new, category))
     matcher = PhiTextMatcher(foundValues)
     for site in textSites:
         new = matcher.replace(site.value)
@@ -87,8 +86,11 @@ def planChanges(sites, policy):
     return changes
 
 
-def _valuePairs(original, new, category):
-    """(original, replacement, category) for the matcher; UID lists pair token by token."""
+def valuePairs(original, new, category):
+    """(original, replacement, category) for the matcher; UID lists pair token by token. Empty for categories
+    that are not searched in free text."""
+    if category not in _SEARCHED_CATEGORIES:
+        return []
     if category == profile.UIDS and " " in original:
         replacements = new.split(" ") if new else []
         return [
@@ -99,10 +101,13 @@ def _valuePairs(original, new, category):
     return [(original, new, category)]
 
 
+def matcherForChanges(changes):
+    """A PhiTextMatcher for the original values of changes (to search names, files and messages for them)."""
+    return PhiTextMatcher(
+        pair for change in changes for pair in valuePairs(change.site.value, change.value, change.category)
+    )
+
+
 def textMatcherFor(sites, policy):
-    """A matcher for the PHI values these sites hold (used to search files and screenshots for them)."""
-    pairs = []
-    for change in planChanges(sites, policy):
-        if change.category in _SEARCHED_CATEGORIES:
-            pairs.extend(_valuePairs(change.site.value, change.value, change.category))
-    return PhiTextMatcher(pairs)
+    """A matcher for the PHI values these sites hold."""
+    return matcherForChanges(planChanges(sites, policy))

@@ -5,6 +5,7 @@ import os
 import shutil
 import tempfile
 
+from .audit import appendAuditRecord, auditLogPath
 from .saveHook import hookErrors
 from .session import AnonymizationError, AnonymizationSession, RestoreError, activeSession
 
@@ -42,8 +43,12 @@ def saveScene(scene, fileName, anonymize=True, policy=None):
             session = candidate
         _bracketedWrite(scene, fileName, kind)
         saved = True
+        if session is not None and auditLogPath():
+            appendAuditRecord(fileName, session.policy, session.report, session.matcher())
     except _SaveFailed as failure:
         logging.error("Scene not saved to %s: %s", fileName, failure)
+    except OSError as error:
+        logging.error("Scene not saved to %s: %s", fileName, error.strerror or type(error).__name__)
     finally:
         try:
             if session is not None:

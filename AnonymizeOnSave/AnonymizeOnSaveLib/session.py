@@ -8,11 +8,12 @@ the save itself changed (a storage node's new file name) keeps the save's value,
 import contextlib
 
 from . import profile
-from .planner import planChanges, textMatcherFor
+from .planner import matcherForChanges, planChanges, textMatcherFor
 from .policy import defaultPolicy
 from .report import Report
 
 _activeSessions = {}  # scene pointer -> the session that has it stripped
+_lastReports = {}  # scene pointer -> the Report of the scene's last strip
 
 
 class AnonymizationError(RuntimeError):
@@ -30,6 +31,11 @@ def _sceneKey(scene):
 def activeSession(scene):
     """The session that currently has this scene stripped, or None."""
     return _activeSessions.get(_sceneKey(scene))
+
+
+def lastReport(scene):
+    """What the last anonymization of this scene replaced (a Report), or None."""
+    return _lastReports.get(_sceneKey(scene))
 
 
 def _sites(scene):
@@ -54,6 +60,7 @@ class AnonymizationSession:
         self.refuseFileRenames = refuseFileRenames
         self.report = None
         self._applied = []
+        self._changes = []
 
     def strip(self):
         """Replace every PHI value; returns the Report. Raises AnonymizationError with the scene unchanged."""
@@ -84,9 +91,15 @@ class AnonymizationSession:
                 message += f"; then {restoreError}"
             raise AnonymizationError(message) from error
         self._applied = applied
+        self._changes = changes
         _activeSessions[_sceneKey(self.scene)] = self
         self.report = Report.fromChanges(changes)
+        _lastReports[_sceneKey(self.scene)] = self.report
         return self.report
+
+    def matcher(self):
+        """A PhiTextMatcher for the values this session replaced."""
+        return matcherForChanges(self._changes)
 
     def restore(self):
         """Put back every value we replaced. Raises RestoreError naming the places that failed."""
