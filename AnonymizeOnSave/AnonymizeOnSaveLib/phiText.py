@@ -13,7 +13,11 @@ from . import profile
 MIN_ALPHANUMERICS = 4
 REMOVED_PLACEHOLDER = "removed"
 _PART = re.compile(r"[A-Za-z0-9]+")
-_ANCHOR_LENGTH = 4
+_ANCHOR = 6  # values are indexed by their last letters and digits: UIDs share roots, not endings
+
+
+def _isPart(character):
+    return character.isascii() and character.isalnum()
 
 
 def _normalized(text):
@@ -37,44 +41,50 @@ class PhiTextMatcher:
 
     def __init__(self, pairs):
         """pairs: iterable of (original, replacement, category); a replacement of None or "" is a placeholder."""
-        self._patterns = {}  # normalized variant -> (compiled pattern, replacement)
-        self._anchors = {}  # first letters of a normalized variant -> normalized variants
+        self._replacements = {}  # normalized variant -> replacement
+        self._anchors = {}  # last letters of a normalized variant -> normalized variants
         for original, replacement, category in pairs:
             if len(_normalized(original)) < MIN_ALPHANUMERICS:
                 continue
             for tokens in _variants(original, category):
                 key = "".join(tokens).lower()
-                if key in self._patterns:
-                    continue
-                # Separators may stand anywhere between the letters, exactly as _normalized ignores them.
-                pattern = re.compile(r"[^A-Za-z0-9]*".join(key), re.IGNORECASE)
-                self._patterns[key] = (pattern, replacement or REMOVED_PLACEHOLDER)
-                self._anchors.setdefault(key[:_ANCHOR_LENGTH], set()).add(key)
-        # Longest first, so that a value containing another is replaced whole.
-        self._order = sorted(self._patterns, key=len, reverse=True)
+                if key not in self._replacements:
+                    self._replacements[key] = replacement or REMOVED_PLACEHOLDER
+                    self._anchors.setdefault(key[-_ANCHOR:], []).append(key)
+        self._anchorLengths = sorted({len(anchor) for anchor in self._anchors})
 
     def __bool__(self):
-        return bool(self._patterns)
+        return bool(self._replacements)
 
-    def _candidates(self, text):
-        normalized = _normalized(text)
-        found = set()
-        for start in range(len(normalized) - _ANCHOR_LENGTH + 1):
-            for key in self._anchors.get(normalized[start : start + _ANCHOR_LENGTH], ()):
-                if normalized.startswith(key, start):
-                    found.add(key)
+    def _occurrences(self, normalized):
+        """(start, end) of every known value in a normalized text."""
+        found = []
+        for end in range(1, len(normalized) + 1):
+            for length in self._anchorLengths:
+                if length > end:
+                    break
+                for key in self._anchors.get(normalized[end - length : end], ()):
+                    if len(key) <= end and normalized.startswith(key, end - len(key)):
+                        found.append((end - len(key), end, key))
         return found
 
     def contains(self, text):
-        return bool(text) and bool(self._candidates(text))
+        return bool(text) and bool(self._anchors) and bool(self._occurrences(_normalized(text)))
 
     def replace(self, text):
-        """text with every PHI value replaced; text itself when it holds none."""
-        if not text or not self._patterns:
+        """text with every PHI value replaced; text itself when it holds none.
+
+        Separators are ignored while matching, so a match spans from its first to its last letter or digit in
+        the original text; of overlapping matches the longest wins.
+        """
+        if not text or not self._anchors:
             return text
-        candidates = self._candidates(text)
-        for key in self._order:
-            if key in candidates:
-                pattern, replacement = self._patterns[key]
-                text = pattern.sub(lambda _match, r=replacement: r, text)
+        positions = [index for index, character in enumerate(text) if _isPart(character)]
+        normalized = "".join(text[index] for index in positions).lower()
+        chosen = []
+        for start, end, key in sorted(self._occurrences(normalized), key=lambda o: (o[0] - o[1], o[0])):
+            if all(end <= other[0] or start >= other[1] for other in chosen):
+                chosen.append((start, end, key))
+        for start, end, key in sorted(chosen, reverse=True):
+            text = text[: positions[start]] + self._replacements[key] + text[positions[end - 1] + 1 :]
         return text

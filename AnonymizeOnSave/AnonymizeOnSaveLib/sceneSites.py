@@ -223,10 +223,11 @@ def _sceneNodeSites(scene, hierarchy, context=None):
         node = scene.GetNthNode(index)
         nodeContext = context if context is not None else hierarchy.contextOfNode(node)
         yield from _nodeSites(node, nodeContext)
-        if node.IsA("vtkMRMLSequenceNode") and node.GetSequenceScene() is not None:
-            # The sequence's own scene holds one data node per item: their names and attributes reach
-            # .seq.nrrd headers and .seq.mrb bundles.
-            yield from _sceneNodeSites(node.GetSequenceScene(), hierarchy, nodeContext)
+        # A sequence's own scene holds one data node per item: their names and attributes reach .seq.nrrd
+        # headers and .seq.mrb bundles. GetSequenceScene(False): reading must not create one.
+        sequenceScene = node.GetSequenceScene(False) if node.IsA("vtkMRMLSequenceNode") else None
+        if sequenceScene is not None:
+            yield from _sceneNodeSites(sequenceScene, hierarchy, nodeContext)
 
 
 def collectSites(scene):
