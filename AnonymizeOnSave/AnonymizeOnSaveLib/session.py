@@ -1,8 +1,9 @@
 """A session strips every PHI value from a live scene and puts each one back afterwards.
 
 Fail closed: if anything goes wrong while stripping, whatever was changed is put back and AnonymizationError is
-raised, so the caller writes nothing. Restoring puts back every value that is still as we left it; a value that
-the save itself changed (a storage node's new file name) keeps the save's value, exactly as after a plain save.
+raised, so the caller writes nothing. Restoring puts back every value, and checks it; the one exception is a
+storage file name the save itself changed (the Save dialog names the files it writes), which keeps the save's
+value, exactly as after a plain save.
 """
 
 import contextlib
@@ -112,10 +113,11 @@ class AnonymizationSession:
         for change in reversed(applied):
             handle, original = change.site.handle, change.site.value
             try:
-                if handle.read() == change.value:
-                    handle.write(original)
-                    if handle.read() != original:
-                        failed.append(change.site.place)
+                if change.category == profile.FILE_NAMES and handle.read() != change.value:
+                    continue  # the save gave the data a new file name, as a plain save would have
+                handle.write(original)
+                if handle.read() != original:
+                    failed.append(change.site.place)
             except Exception:
                 failed.append(change.site.place)
         if failed:
