@@ -19,7 +19,7 @@ test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
 demo: $(STAMP)
-	PYTHONPATH=AnonymizeOnSave:Testing $(PY) -m demo
+	PYTHONPATH=AnonymizeOnSave:Testing $(PY) demo.py
 
 bench: $(STAMP)
 	PYTHONPATH=AnonymizeOnSave:Testing $(PY) bench/benchmark.py
