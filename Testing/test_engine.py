@@ -307,3 +307,14 @@ def test_each_anonymized_save_appends_one_audit_line_without_phi(sample, tmp_pat
     assert len(lines) == 1
     assert all(value not in lines[0] for value in sample.phiValues)
     assert '"uids"' in lines[0] and "scene.mrb" in lines[0]
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_a_writer_that_reports_success_without_writing_is_a_failure(sample, tmp_path, monkeypatch, caplog, name):
+    scene = sample.scene
+    monkeypatch.setattr(scene, "Commit", lambda *arguments: True, raising=False)
+    monkeypatch.setattr(scene, "WriteToMRB", lambda *arguments: True, raising=False)
+    monkeypatch.setattr(scene, "SaveSceneToSlicerDataBundleDirectory", lambda *arguments: True, raising=False)
+    assert not saveScene(scene, tmp_path / name, policy=POLICY)
+    assert "wrote no scene file" in caplog.text
+    assert not os.path.exists(tmp_path / name)  # not even the empty bundle directory

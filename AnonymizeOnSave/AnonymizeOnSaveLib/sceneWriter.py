@@ -73,15 +73,31 @@ def _checkTarget(fileName, kind):
 
 
 def _bracketedWrite(scene, fileName, kind):
-    """Write with StartState/EndState(SaveState) around it, so every save hook sees the save."""
+    """Write with StartState/EndState(SaveState) around it, so every save hook sees the save. What a failed
+    write created is removed."""
+    existed = os.path.exists(fileName)
     scene.StartState(scene.SaveState)
     try:
         errors = hookErrors(scene)
         if errors:
             raise _SaveFailed(f"anonymization failed, nothing was written: {errors[0]}")
         {MRML: _writeMrml, MRB: _writeMrb, DIRECTORY: _writeDirectory}[kind](scene, fileName)
+        written = os.path.join(fileName, os.path.basename(fileName) + ".mrml") if kind == DIRECTORY else fileName
+        if not os.path.isfile(written) or os.path.getsize(written) == 0:
+            raise _SaveFailed("the writer reported success but wrote no scene file")
+    except BaseException:
+        if not existed:
+            _remove(fileName)
+        raise
     finally:
         scene.EndState(scene.SaveState)
+
+
+def _remove(path):
+    if os.path.isdir(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.exists(path):
+        os.remove(path)
 
 
 def _messages():
@@ -118,9 +134,8 @@ def _writeMrb(scene, fileName):
         temporary = os.path.join(workDirectory, os.path.basename(fileName))
         messages = _messages()
         _raiseOnErrors(scene.WriteToMRB(temporary, None, messages), messages, "writing the bundle")
-        if not os.path.isfile(temporary):
-            raise _SaveFailed("writing the bundle produced no file")
-        os.replace(temporary, fileName)
+        if os.path.isfile(temporary):
+            os.replace(temporary, fileName)
     finally:
         shutil.rmtree(workDirectory, ignore_errors=True)
     scene.SetStorableNodesModifiedSinceRead()
