@@ -67,7 +67,7 @@ def planChanges(sites, policy):
             rule = profile.ruleForItemUid(site.name, site.kind == PATIENT_ITEM_UID)
             new, category = policy.applyRule(rule, site.value, site.context), rule.category
         elif site.kind == PATIENT_ITEM_NAME:
-            new = policy.pseudonyms.personName(site.context.key or site.source or site.value)
+            new = policy.pseudonyms.personName(site.source or site.value, site.context.key)
             category = profile.ITEM_NAMES
         elif site.kind == STUDY_ITEM_NAME:
             description = site.source and policy.applyRule(profile.RULES["StudyDescription"], site.source)

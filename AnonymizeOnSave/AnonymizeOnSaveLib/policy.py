@@ -29,6 +29,17 @@ class PatientContext(namedtuple("PatientContext", "key deidentifiedOptions")):
 
 
 NO_PATIENT = PatientContext("", None)
+
+
+def sceneContext(patientContexts):
+    """The context of values outside any patient: when every DICOM patient of the scene declares the same
+    de-identification, those values were de-identified with them."""
+    declared = {context.deidentifiedOptions for context in patientContexts}
+    if len(declared) == 1 and None not in declared:
+        return PatientContext("", declared.pop())
+    return NO_PATIENT
+
+
 _defaultPolicy = None
 
 
@@ -153,7 +164,7 @@ class Policy:
         if action == profile.EMPTY:
             return ""
         if action == profile.PSEUDONYM_NAME:
-            return self.pseudonyms.personName(context.key or value)
+            return self.pseudonyms.personName(value, context.key)
         if action == profile.PSEUDONYM_ID:
             return self.pseudonyms.identifier(value)
         if action == profile.UID:

@@ -52,11 +52,12 @@ class Pseudonymizer:
         """A short fingerprint naming the key without revealing it."""
         return self._digest("key-id", "").hex()[:8]
 
-    def personName(self, patientKey):
-        """ANON^<code> for the patient identified by patientKey (an ID, or a name when there is no ID)."""
-        if isPseudonymName(patientKey):
-            return patientKey
-        return "ANON^" + self._code("patient", patientKey)
+    def personName(self, value, patientKey=""):
+        """ANON^<code> for the patient identified by patientKey (its ID; value itself when there is none).
+        A value that already is a pseudonym name stays."""
+        if isPseudonymName(value):
+            return value
+        return "ANON^" + self._code("patient", patientKey or value)
 
     def identifier(self, value):
         if isPseudonymId(value):

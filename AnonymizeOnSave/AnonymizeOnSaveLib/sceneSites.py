@@ -19,7 +19,7 @@ from .planner import (
     TEXT,
     Site,
 )
-from .policy import NO_PATIENT, PatientContext, Policy
+from .policy import NO_PATIENT, PatientContext, Policy, sceneContext
 
 # --- handles: how one value is read and written; None means absent --------------------------------------------
 
@@ -132,11 +132,14 @@ class _Hierarchy:
         self.sh = sh
         self.items = []
         self._contexts = {}
+        self.outsideContext = NO_PATIENT
         if sh is None:
             return
         children = vtk.vtkIdList()
         sh.GetItemChildren(sh.GetSceneItemID(), children, True)
         self.items = [children.GetId(i) for i in range(children.GetNumberOfIds())]
+        patients = [i for i in self.items if self.level(i) == profile.PATIENT_LEVEL and self.hasDicomIdentity(i)]
+        self.outsideContext = sceneContext([self.contextOf(patient) for patient in patients])
 
     def level(self, item):
         return self.sh.GetItemLevel(item)
@@ -153,11 +156,9 @@ class _Hierarchy:
         return self.sh.GetItemAncestorAtLevel(item, profile.PATIENT_LEVEL)
 
     def contextOf(self, item):
-        if not item:
-            return NO_PATIENT
-        patient = self.patientItem(item)
+        patient = self.patientItem(item) if item else None
         if not patient:
-            return NO_PATIENT
+            return self.outsideContext
         if patient not in self._contexts:
             sh = self.sh
             key = sh.GetItemUID(patient, "DICOM") or sh.GetItemAttribute(patient, "DICOM.PatientID") or ""
@@ -169,7 +170,7 @@ class _Hierarchy:
         return self._contexts[patient]
 
     def contextOfNode(self, node):
-        return self.contextOf(self.sh.GetItemByDataNode(node)) if self.sh is not None else NO_PATIENT
+        return self.contextOf(self.sh.GetItemByDataNode(node)) if self.sh is not None else self.outsideContext
 
 
 def _itemSites(hierarchy):

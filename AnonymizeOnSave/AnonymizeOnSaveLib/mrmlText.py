@@ -1,0 +1,324 @@
+"""A saved .mrml file as PHI Sites, rewritten in place: every byte outside a changed value stays as it was.
+
+Follows Slicer's serialization (vtkMRMLNode, vtkMRMLSubjectHierarchyNode, vtkMRMLStorageNode): names and
+descriptions are XML-attribute-encoded; node attributes are ``name:value;...`` with ``%`` and ``;`` escaped in
+values; subject hierarchy item attributes and UIDs are ``name^value|...`` (split at the first ``^``); storage file
+names are URL-encoded. The Sites have exactly the meaning sceneSites gives the live scene's values, so the planner
+makes the same decisions for a file as for a live save.
+"""
+
+import re
+import xml.etree.ElementTree as ElementTree
+
+from . import profile
+from .planner import ATTRIBUTE, ITEM_UID, MARKER, PATIENT_ITEM_NAME, PATIENT_ITEM_UID, STUDY_ITEM_NAME, TEXT, Site
+from .policy import NO_PATIENT, PatientContext, Policy, sceneContext
+
+
+class MrmlSyntaxError(ValueError):
+    """The text is not a well-formed MRML file."""
+
+
+_TAG = re.compile(r"<(/?)([A-Za-z_][\w.:-]*)((?:\s[^<>]*?)?)(/?)>|<!--.*?-->|<\?.*?\?>|<!\[CDATA\[.*?\]\]>", re.S)
+_ATTRIBUTE = re.compile(r"""([^\s=/]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_CHARACTER_REFERENCE = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|amp|lt|gt|quot|apos);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def xmlDecode(text):
+    def replace(match):
+        name = match.group(1)
+        if name.startswith("#x"):
+            return chr(int(name[2:], 16))
+        if name.startswith("#"):
+            return chr(int(name[1:]))
+        return _ENTITIES[name]
+
+    return _CHARACTER_REFERENCE.sub(replace, text)
+
+
+def xmlEncode(text):
+    """vtkMRMLNode::XMLAttributeEncodeString."""
+    for old, new in (("&", "&amp;"), ('"', "&quot;"), ("'", "&apos;"), ("<", "&lt;"), (">", "&gt;")):
+        text = text.replace(old, new)
+    return text.replace("\n", "&#10;").replace("\r", "&#13;")
+
+
+_URL_CODES = (("%", "%25"), (" ", "%20"), ("'", "%27"), (">", "%3E"), ("<", "%3C"), ('"', "%22"))
+
+
+def urlEncode(text):
+    """vtkMRMLNode::URLEncodeString (file names are written with it, and not XML-encoded)."""
+    for old, new in _URL_CODES:
+        text = text.replace(old, new)
+    return text
+
+
+def urlDecode(text):
+    for old, new in reversed(_URL_CODES):
+        text = text.replace(new, old)
+    return text
+
+
+class _Composite:
+    """An XML attribute holding name/value entries: SH ``name^value|`` or node ``name:value;``."""
+
+    def __init__(self, raw, isItem):
+        self.isItem = isItem
+        self.entries = []  # [name, value], in file order (Slicer writes std::map order: sorted)
+        text = xmlDecode(raw)
+        if isItem:
+            parts = text.split("|")
+            if parts and parts[-1] == "":
+                parts.pop()
+            for part in parts:
+                name, _, value = part.partition("^")
+                self.entries.append([name, value])
+        elif text:
+            for part in text.split(";"):
+                name, _, value = part.partition(":")
+                self.entries.append([name, value.replace("%3B", ";").replace("%25", "%")])
+
+    def get(self, name):
+        for entryName, value in self.entries:
+            if entryName == name:
+                return value
+        return None
+
+    def set(self, name, value):
+        for entry in self.entries:
+            if entry[0] == name:
+                if value is None:
+                    self.entries.remove(entry)
+                else:
+                    entry[1] = value
+                return
+        if value is not None:
+            position = next((i for i, entry in enumerate(self.entries) if entry[0] > name), len(self.entries))
+            self.entries.insert(position, [name, value])
+
+    def render(self):
+        if self.isItem:
+            return "".join(f"{xmlEncode(name)}^{xmlEncode(value)}|" for name, value in self.entries)
+        return ";".join(
+            f"{xmlEncode(name)}:{xmlEncode(value.replace('%', '%25').replace(';', '%3B'))}"
+            for name, value in self.entries
+        )
+
+
+class _Element:
+    """A start tag: its name, its attributes' raw values and where each value stands in the text."""
+
+    def __init__(self, tag, attributes, insertAt):
+        self.tag = tag
+        self.raw = {name: value for name, value, _ in attributes}
+        self.spans = {name: span for name, _, span in attributes}
+        self.insertAt = insertAt  # where a new attribute would go (before the tag's end)
+        self.newValues = {}  # attribute name -> new raw text
+        self._composites = {}
+
+    def text(self, name):
+        raw = self.newValues.get(name, self.raw.get(name))
+        return None if raw is None else xmlDecode(raw)
+
+    def composite(self, name):
+        if name not in self._composites:
+            self._composites[name] = _Composite(self.raw.get(name, ""), self.tag == "SubjectHierarchyItem")
+        return self._composites[name]
+
+    def setText(self, name, value, encode=xmlEncode):
+        self.newValues[name] = encode(value)
+
+    def commitComposite(self, name):
+        self.newValues[name] = self._composites[name].render()
+
+
+class _AttributeHandle:
+    __slots__ = ("element", "name")
+
+    def __init__(self, element, name):
+        self.element, self.name = element, name
+
+    def read(self):
+        return self.element.text(self.name)
+
+    def write(self, value):
+        self.element.setText(self.name, value or "")
+
+
+class _FileNameHandle(_AttributeHandle):
+    __slots__ = ()
+
+    def read(self):
+        raw = self.element.newValues.get(self.name, self.element.raw.get(self.name))
+        return None if raw is None else urlDecode(raw)
+
+    def write(self, value):
+        self.element.setText(self.name, value or "", encode=lambda text: xmlEncode(urlEncode(text)))
+
+
+class _EntryHandle:
+    __slots__ = ("attribute", "element", "entry")
+
+    def __init__(self, element, attribute, entry):
+        self.element, self.attribute, self.entry = element, attribute, entry
+
+    def read(self):
+        return self.element.composite(self.attribute).get(self.entry)
+
+    def write(self, value):
+        self.element.composite(self.attribute).set(self.entry, value)
+        self.element.commitComposite(self.attribute)
+
+
+class MrmlDocument:
+    """The values of a .mrml text as Sites; render() gives the text with the changes written."""
+
+    def __init__(self, text):
+        try:
+            ElementTree.fromstring(text)
+        except ElementTree.ParseError as error:
+            raise MrmlSyntaxError(f"not well-formed XML ({error.position[0]}:{error.position[1]})") from None
+        self.text = text
+        self.elements = []
+        for match in _TAG.finditer(text):
+            if match.group(2) is None or match.group(1):
+                continue  # comment, processing instruction, CDATA or end tag
+            attributes = [
+                (m.group(1), m.group(2) if m.group(2) is not None else m.group(3), (m.start(0), m.end(0)))
+                for m in _ATTRIBUTE.finditer(match.group(3))
+            ]
+            offset = match.start(3)
+            attributes = [(name, value, (offset + start, offset + end)) for name, value, (start, end) in attributes]
+            self.elements.append(_Element(match.group(2), attributes, match.end(3)))
+        self.items = {e.raw["id"]: e for e in self.elements if e.tag == "SubjectHierarchyItem" and "id" in e.raw}
+        self.nodes = {e.raw["id"]: e for e in self.elements if e.tag != "SubjectHierarchyItem" and "id" in e.raw}
+        self._itemOfNode = {e.raw["dataNode"]: e for e in self.items.values() if "dataNode" in e.raw}
+        self._contexts = {}
+        self.outsideContext = NO_PATIENT
+        patients = [
+            item
+            for item in self.items.values()
+            if self._level(item) == profile.PATIENT_LEVEL and self._hasDicomIdentity(item)
+        ]
+        self.outsideContext = sceneContext([self.contextOfItem(patient) for patient in patients])
+
+    # --- hierarchy ---
+
+    def _level(self, item):
+        return item.composite("attributes").get("Level")
+
+    def _hasDicomIdentity(self, item):
+        return item.composite("uids").get("DICOM") is not None or any(
+            name.startswith(profile.DICOM_PREFIX) for name, _ in item.composite("attributes").entries
+        )
+
+    def _patientOf(self, item):
+        seen = set()
+        while item is not None and id(item) not in seen:
+            seen.add(id(item))
+            if self._level(item) == profile.PATIENT_LEVEL:
+                return item
+            item = self.items.get(item.raw.get("parent"))
+        return None
+
+    def contextOfItem(self, item):
+        patient = self._patientOf(item) if item is not None else None
+        if patient is None:
+            return self.outsideContext
+        if id(patient) not in self._contexts:
+            attributes, uids = patient.composite("attributes"), patient.composite("uids")
+            key = uids.get("DICOM") or attributes.get("DICOM.PatientID") or ""
+            declared = Policy.declaredOptions(
+                attributes.get(profile.PATIENT_IDENTITY_REMOVED), attributes.get(profile.DEIDENTIFICATION_METHOD)
+            )
+            self._contexts[id(patient)] = PatientContext(key, declared)
+        return self._contexts[id(patient)]
+
+    def contextOfNode(self, nodeId):
+        return self.contextOfItem(self._itemOfNode.get(nodeId))
+
+    def nodeReferencing(self, storageNodeId):
+        """The ID of the node whose storage node is storageNodeId, or None."""
+        for nodeId, element in self.nodes.items():
+            for reference in (element.text("references") or "").split(";"):
+                role, _, targets = reference.partition(":")
+                if role == "storage" and storageNodeId in targets.split():
+                    return nodeId
+        return None
+
+    def storageFileNames(self):
+        """(storage node ID, attribute name, file name) for every file name a storage node refers to."""
+        found = []
+        for nodeId, element in self.nodes.items():
+            for name in element.raw:
+                if name == "fileName" or re.fullmatch(r"fileListMember[0-9]+", name):
+                    found.append((nodeId, name, urlDecode(element.raw[name])))
+        return found
+
+    # --- sites ---
+
+    def sites(self, place=""):
+        """Every value of the file as Sites (place prefixes their descriptions, e.g. the file's name)."""
+        sites = []
+        for itemId, item in self.items.items():
+            sites.extend(self._itemSites(itemId, item, f"{place}item {itemId}"))
+        for nodeId, node in self.nodes.items():
+            sites.extend(self._nodeSites(node, f"{place}node {nodeId}", self.contextOfNode(nodeId)))
+        return sites
+
+    def _itemSites(self, itemId, item, place):
+        context = self.contextOfItem(item)
+        level = self._level(item)
+        dicomIdentity = self._hasDicomIdentity(item)
+        isPatient = level == profile.PATIENT_LEVEL and dicomIdentity
+        attributes = item.composite("attributes")
+        for name, value in list(attributes.entries):
+            yield Site(
+                ATTRIBUTE, name, value, f"{place} attribute {name}", context, _EntryHandle(item, "attributes", name)
+            )
+        uidKind = PATIENT_ITEM_UID if level == profile.PATIENT_LEVEL else ITEM_UID
+        for name, value in list(item.composite("uids").entries):
+            yield Site(uidKind, name, value, f"{place} UID {name}", context, _EntryHandle(item, "uids", name))
+        if isPatient:
+            for name in (profile.PATIENT_IDENTITY_REMOVED, profile.DEIDENTIFICATION_METHOD):
+                handle = _EntryHandle(item, "attributes", name)
+                yield Site(MARKER, name, handle.read(), f"{place} attribute {name}", context, handle)
+        if "dataNode" not in item.raw:
+            handle = _AttributeHandle(item, "name")
+            if isPatient:
+                kind, source = PATIENT_ITEM_NAME, attributes.get("DICOM.PatientName") or ""
+            elif level == profile.STUDY_LEVEL and dicomIdentity:
+                kind, source = STUDY_ITEM_NAME, attributes.get("DICOM.StudyDescription") or ""
+            else:
+                kind, source = TEXT, None
+            yield Site(kind, profile.FREE_TEXT, handle.read(), f"{place} name", context, handle, source)
+
+    def _nodeSites(self, node, place, context):
+        for name in ("name", "description"):
+            if name in node.raw:
+                handle = _AttributeHandle(node, name)
+                yield Site(TEXT, profile.FREE_TEXT, handle.read(), f"{place} {name}", context, handle)
+        if "attributes" in node.raw:
+            for name, value in list(node.composite("attributes").entries):
+                handle = _EntryHandle(node, "attributes", name)
+                yield Site(ATTRIBUTE, name, value, f"{place} attribute {name}", context, handle)
+        for name in node.raw:
+            if name == "fileName" or re.fullmatch(r"fileListMember[0-9]+", name):
+                handle = _FileNameHandle(node, name)
+                yield Site(TEXT, profile.FILE_NAMES, handle.read(), f"{place} {name}", context, handle)
+
+    def render(self):
+        """The text with every changed value written; identical bytes elsewhere."""
+        edits = []
+        for element in self.elements:
+            for name, value in element.newValues.items():
+                if name in element.spans:
+                    start, end = element.spans[name]
+                    edits.append((start, end, f'{name}="{value}"'))
+                else:
+                    edits.append((element.insertAt, element.insertAt, f' {name}="{value}"'))
+        text = self.text
+        for start, end, replacement in sorted(edits, reverse=True):
+            text = text[:start] + replacement + text[end:]
+        return text

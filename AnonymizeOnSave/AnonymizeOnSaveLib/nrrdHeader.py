@@ -1,0 +1,82 @@
+"""The header of a .nrrd / .seq.nrrd file as PHI Sites; the body is never read or changed.
+
+Since Slicer 5.10 the node attributes of each item of a volume or transform sequence are written as
+``axis <n> item <index> <attribute>:=<value>`` lines; other ``key:=value`` lines are the node's own fields.
+"""
+
+import re
+
+from . import profile
+from .planner import ATTRIBUTE, TEXT, Site
+from .policy import NO_PATIENT
+
+MAX_HEADER_BYTES = 1 << 20
+_ITEM_KEY = re.compile(r"axis [0-9]+ item [0-9]+ (.+)")
+
+
+class NrrdHeaderError(ValueError):
+    """Not a NRRD header we can read."""
+
+
+def splitHeader(data):
+    """(header bytes including the blank line, offset of the body) of a NRRD file's first bytes."""
+    if not data.startswith(b"NRRD"):
+        raise NrrdHeaderError("not a NRRD file")
+    end = data.find(b"\n\n")
+    crlf = data.find(b"\r\n\r\n")
+    if crlf != -1 and (end == -1 or crlf < end):
+        end, length = crlf, 4
+    else:
+        length = 2
+    if end == -1:
+        if len(data) > MAX_HEADER_BYTES:
+            raise NrrdHeaderError("the NRRD header has no end")
+        return data, len(data)  # a header-only (detached) file
+    return data[: end + length], end + length
+
+
+class _LineHandle:
+    __slots__ = ("header", "index")
+
+    def __init__(self, header, index):
+        self.header, self.index = header, index
+
+    def read(self):
+        line = self.header.lines[self.index]
+        return None if line is None else line.partition(":=")[2]
+
+    def write(self, value):
+        if value is None:
+            self.header.lines[self.index] = None
+        else:
+            self.header.lines[self.index] = self.header.lines[self.index].partition(":=")[0] + ":=" + value
+
+
+class NrrdHeader:
+    """The key/value lines of a NRRD header, changed in place."""
+
+    def __init__(self, headerBytes):
+        try:
+            text = headerBytes.decode("utf-8")
+        except UnicodeDecodeError:
+            raise NrrdHeaderError("the NRRD header is not UTF-8 text") from None
+        self.newline = "\r\n" if "\r\n" in text else "\n"
+        self.lines = text.split(self.newline)
+
+    def sites(self, place="", context=NO_PATIENT):
+        sites = []
+        for index, line in enumerate(self.lines):
+            if line is None or ":=" not in line or line.startswith("#"):
+                continue
+            key, _, value = line.partition(":=")
+            match = _ITEM_KEY.fullmatch(key)
+            name = match.group(1) if match else key
+            handle = _LineHandle(self, index)
+            if match or name.startswith(profile.DICOM_PREFIX):
+                sites.append(Site(ATTRIBUTE, name, value, f"{place}header key {key}", context, handle))
+            else:
+                sites.append(Site(TEXT, profile.FREE_TEXT, value, f"{place}header key {key}", context, handle))
+        return sites
+
+    def render(self):
+        return self.newline.join(line for line in self.lines if line is not None).encode("utf-8")

@@ -1,0 +1,412 @@
+"""Scan and clean scene files that were already saved or shared, with the standard library only.
+
+Formats: .mrml; .mrb bundles (zip), including nested bundles such as .seq.mrb; directory bundles; and the headers
+of .nrrd/.seq.nrrd files. Every scene, header and nested bundle of a file is planned at once with the same policy
+and planner as a live save, so pseudonyms agree everywhere and a cleaned plain save matches an anonymized one.
+Scanning is a dry run of cleaning: a value is PHI when cleaning would change it. Only scene XML and data-file
+headers are read; bulk data is copied byte for byte (zip entries without recompressing). Output goes to a
+temporary name and is renamed into place, so a failure leaves no partial output.
+"""
+
+import io
+import os
+import posixpath
+import shutil
+import tempfile
+from collections import namedtuple
+
+from . import profile
+from .mrmlText import MrmlDocument, MrmlSyntaxError
+from .nrrdHeader import MAX_HEADER_BYTES, NrrdHeader, NrrdHeaderError, splitHeader
+from .planner import matcherForChanges, planChanges
+from .policy import NO_PATIENT, defaultPolicy
+from .report import Report
+from .zipBundle import BundleError, BundleWriter, escapesBundle, normalizedMember, openBundle, readEntry, readEntryStart
+
+Finding = namedtuple("Finding", "file place category")
+"""A PHI value found: the file, where in it (values and PHI in names masked) and its category."""
+
+_COPY_CHUNK = 1 << 20
+
+
+class SceneFileError(Exception):
+    """A scene file that cannot be scanned or cleaned; the message is one line and holds no PHI."""
+
+
+class ScanResult:
+    def __init__(self, findings, report):
+        self.findings = findings
+        self.report = report
+
+    def __bool__(self):
+        return bool(self.findings)
+
+
+class CleanResult:
+    def __init__(self, output, report):
+        self.output = output
+        self.report = report
+
+
+def _kind(name):
+    lower = name.lower()
+    if lower.endswith(".mrml"):
+        return "mrml"
+    if lower.endswith((".nrrd", ".nhdr")):
+        return "nrrd"
+    if lower.endswith(".mrb"):
+        return "bundle"
+    return "other"
+
+
+# --- members: the files of a bundle, whatever holds them ----------------------------------------------------
+
+
+class _ZipMembers:
+    def __init__(self, fileObject):
+        self.fileObject = fileObject
+        self.archive = openBundle(fileObject)
+        self.infos = {info.filename: info for info in self.archive.infolist()}
+
+    def names(self):
+        return list(self.infos)
+
+    def read(self, name):
+        return readEntry(self.archive, self.infos[name])
+
+    def readStart(self, name, size):
+        return readEntryStart(self.archive, self.infos[name], size)
+
+
+class _DirectoryMembers:
+    def __init__(self, root):
+        self.root = os.path.realpath(root)
+        self._names = []
+        for folder, folders, files in os.walk(self.root):
+            folders.sort()
+            for fileName in sorted(files) + [f for f in folders if os.path.islink(os.path.join(folder, f))]:
+                path = os.path.join(folder, fileName)
+                if os.path.islink(path):
+                    target = os.path.realpath(path)
+                    if os.path.commonpath([target, self.root]) != self.root:
+                        raise BundleError("a symbolic link in the bundle points outside it")
+                self._names.append(os.path.relpath(path, self.root).replace(os.sep, "/"))
+
+    def names(self):
+        return list(self._names)
+
+    def path(self, name):
+        return os.path.join(self.root, *name.split("/"))
+
+    def read(self, name):
+        with open(self.path(name), "rb") as stream:
+            return stream.read()
+
+    def readStart(self, name, size):
+        with open(self.path(name), "rb") as stream:
+            return stream.read(size)
+
+
+# --- the plan -----------------------------------------------------------------------------------------------
+
+
+class _Plan:
+    """What a bundle (or a single file) holds, and its sites."""
+
+    def __init__(self, members, prefix):
+        self.members = members
+        self.prefix = prefix  # where this bundle sits, for places: "" or "inner.seq.mrb!"
+        self.documents = {}  # member name -> MrmlDocument
+        self.headers = {}  # member name -> (NrrdHeader, original header bytes, body offset)
+        self.nested = {}  # member name -> _Plan
+        self.sites = []
+
+    def collect(self, outerContext=NO_PATIENT):
+        names = self.members.names()
+        for name in names:
+            if _kind(name) == "mrml":
+                self.documents[name] = MrmlDocument(_decode(self.members.read(name)))
+        contexts = self._storageContexts()
+        for name in names:
+            kind = _kind(name)
+            context = contexts.get(name, outerContext)
+            place = f"{self.prefix}{name}: "
+            if kind == "mrml":
+                sites = self.documents[name].sites(place)
+                self.sites.extend(_withContext(sites, outerContext))
+            elif kind == "nrrd":
+                headerBytes, bodyOffset = splitHeader(self.members.readStart(name, MAX_HEADER_BYTES + 4))
+                header = NrrdHeader(headerBytes)
+                self.headers[name] = (header, headerBytes, bodyOffset)
+                self.sites.extend(header.sites(place, context))
+            elif kind == "bundle":
+                nested = _Plan(_ZipMembers(io.BytesIO(self.members.read(name))), f"{self.prefix}{name}!")
+                nested.collect(context)
+                self.nested[name] = nested
+                self.sites.extend(nested.sites)
+
+    def _storageContexts(self):
+        """member name -> the patient context of the node whose storage node refers to it."""
+        contexts = {}
+        for documentName, document in self.documents.items():
+            folder = posixpath.dirname(documentName)
+            for storageId, _, fileName in document.storageFileNames():
+                nodeId = document.nodeReferencing(storageId)
+                if nodeId is not None and not escapesBundle(fileName):
+                    contexts[normalizedMember(folder, fileName)] = document.contextOfNode(nodeId)
+        return contexts
+
+    def renames(self, matcher):
+        return {name: matcher.replace(name) for name in self.members.names() if matcher.replace(name) != name}
+
+
+def _withContext(sites, context):
+    """Sites of a nested scene belong to the patient of the node that holds it."""
+    if context is not NO_PATIENT:
+        for site in sites:
+            if site.context is NO_PATIENT:
+                site.context = context
+    return sites
+
+
+def _decode(data):
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SceneFileError("a scene file is not UTF-8 text") from None
+
+
+def _open(path):
+    """The plan of a scene file or directory bundle."""
+    if not os.path.lexists(path):
+        raise SceneFileError("no such file or directory")
+    if os.path.isdir(path):
+        plan = _Plan(_DirectoryMembers(path), "")
+    else:
+        kind = _kind(path)
+        if kind == "bundle":
+            plan = _Plan(_ZipMembers(open(path, "rb")), "")  # closed by _close
+        elif kind in ("mrml", "nrrd"):
+            folder, name = os.path.split(os.path.abspath(path))
+            plan = _Plan(_SingleFile(folder, name), "")
+        else:
+            raise SceneFileError("not a scene file (.mrml, .mrb, .nrrd, .seq.nrrd or a bundle directory)")
+    plan.collect()
+    return plan
+
+
+class _SingleFile(_DirectoryMembers):
+    def __init__(self, folder, name):
+        self.root = folder
+        self._names = [name]
+
+
+def _close(plan):
+    if isinstance(plan.members, _ZipMembers):
+        plan.members.fileObject.close()
+
+
+def _errors():
+    return (BundleError, MrmlSyntaxError, NrrdHeaderError, OSError, UnicodeDecodeError)
+
+
+def _message(error):
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    return str(error)
+
+
+def _planChanges(path, policy):
+    try:
+        plan = _open(path)
+    except SceneFileError:
+        raise
+    except _errors() as error:
+        raise SceneFileError(_message(error)) from None
+    changes = planChanges(plan.sites, policy or defaultPolicy())
+    return plan, changes, matcherForChanges(changes)
+
+
+# --- scanning -----------------------------------------------------------------------------------------------
+
+
+def scanPath(path, policy=None, matcher=None, progress=None):
+    """The PHI a scene file holds: every value cleaning would change, and every file name holding PHI.
+
+    matcher: optional values known from elsewhere (a live scene) searched in the scene XML and headers too.
+    """
+    plan, changes, found = _planChanges(path, policy)
+    try:
+        findings = [
+            Finding(path, found.replace(change.site.place), change.category)
+            for change in changes
+            if change.category != profile.MARKERS
+        ]
+        findings += _renameFindings(plan, found, path)
+        if matcher:
+            findings += _knownValueFindings(plan, matcher, found, path)
+        if progress:
+            progress(1.0)
+        return ScanResult(findings, Report.fromChanges(changes))
+    finally:
+        _close(plan)
+
+
+def _renameFindings(plan, matcher, path):
+    findings = [
+        Finding(path, f"{plan.prefix}{new} (entry name)", profile.FILE_NAMES) for new in plan.renames(matcher).values()
+    ]
+    for nested in plan.nested.values():
+        findings += _renameFindings(nested, matcher, path)
+    return findings
+
+
+def _knownValueFindings(plan, matcher, found, path):
+    findings = []
+    for name, document in plan.documents.items():
+        if matcher.contains(document.render()):
+            findings.append(Finding(path, found.replace(f"{plan.prefix}{name}"), "knownValue"))
+    for name, (header, _, _) in plan.headers.items():
+        if matcher.contains(header.render().decode("utf-8")):
+            findings.append(Finding(path, found.replace(f"{plan.prefix}{name}"), "knownValue"))
+    for nested in plan.nested.values():
+        findings += _knownValueFindings(nested, matcher, found, path)
+    return findings
+
+
+# --- cleaning -----------------------------------------------------------------------------------------------
+
+
+def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None):
+    """Write src without PHI to dst (or over src with inPlace), atomically. Returns a CleanResult."""
+    if inPlace == (dst is not None):
+        raise SceneFileError("give either a destination or in-place, not both or neither")
+    target = os.path.abspath(src if inPlace else dst)
+    if not inPlace and os.path.lexists(target):
+        raise SceneFileError("the destination exists; choose a new name")
+    if not os.path.isdir(os.path.dirname(target)):
+        raise SceneFileError("the destination folder does not exist")
+    plan, changes, matcher = _planChanges(src, policy)
+    try:
+        for change in changes:
+            change.site.handle.write(change.value)
+        temporary = _temporaryName(target)
+        try:
+            if isinstance(plan.members, _ZipMembers):
+                with open(temporary, "wb") as output:
+                    _writeZip(plan, matcher, output)
+            elif isinstance(plan.members, _SingleFile):
+                _writeSingle(plan, matcher, temporary)
+            else:
+                _writeDirectory(plan, matcher, temporary)
+            _replace(temporary, target)
+        except BaseException:
+            _removeQuietly(temporary)
+            raise
+    except _errors() as error:
+        raise SceneFileError(_message(error)) from None
+    finally:
+        _close(plan)
+    if progress:
+        progress(1.0)
+    return CleanResult(target, Report.fromChanges(changes))
+
+
+def _temporaryName(target):
+    handle, path = tempfile.mkstemp(prefix=".anonymizeonsave-", suffix=".partial", dir=os.path.dirname(target))
+    os.close(handle)
+    os.remove(path)
+    return path
+
+
+def _replace(temporary, target):
+    if os.path.isdir(temporary) and os.path.isdir(target):
+        backup = _temporaryName(target)
+        os.rename(target, backup)
+        os.rename(temporary, target)
+        shutil.rmtree(backup, ignore_errors=True)
+    else:
+        os.replace(temporary, target)
+
+
+def _removeQuietly(path):
+    if os.path.isdir(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        os.remove(path)
+
+
+def _newContent(plan, name, matcher):
+    """The new bytes of a member as an iterable of chunks, or None when it is unchanged."""
+    if name in plan.documents:
+        document = plan.documents[name]
+        rendered = document.render()
+        return None if rendered == document.text else [rendered.encode("utf-8")]
+    if name in plan.headers:
+        header, original, bodyOffset = plan.headers[name]
+        rendered = header.render()
+        return None if rendered == original else _headerAndBody(plan, name, rendered, bodyOffset)
+    if name in plan.nested:
+        nested = plan.nested[name]
+        output = io.BytesIO()
+        _writeZip(nested, matcher, output)
+        return [output.getvalue()]
+    return None
+
+
+def _headerAndBody(plan, name, header, bodyOffset):
+    yield header
+    if isinstance(plan.members, _ZipMembers):
+        stream = plan.members.archive.open(plan.members.infos[name])
+    else:
+        stream = open(plan.members.path(name), "rb")  # closed below
+    with stream:
+        stream.read(bodyOffset)
+        while True:
+            chunk = stream.read(_COPY_CHUNK)
+            if not chunk:
+                return
+            yield chunk
+
+
+def _writeZip(plan, matcher, output):
+    members = plan.members
+    writer = BundleWriter(members.archive, members.fileObject, output)
+    for name, info in members.infos.items():
+        newName = matcher.replace(name)
+        content = _newContent(plan, name, matcher)
+        if content is not None:
+            writer.write(info, newName, content)
+        else:
+            writer.copy(info, newName)
+    writer.finish()
+
+
+def _writeSingle(plan, matcher, temporary):
+    (name,) = plan.members.names()
+    content = _newContent(plan, name, matcher)
+    if content is None:
+        shutil.copy2(plan.members.path(name), temporary)
+        return
+    with open(temporary, "wb") as output:
+        for chunk in content:
+            output.write(chunk)
+
+
+def _writeDirectory(plan, matcher, temporary):
+    os.mkdir(temporary)
+    for name in plan.members.names():
+        source = plan.members.path(name)
+        destination = os.path.join(temporary, *matcher.replace(name).split("/"))
+        os.makedirs(os.path.dirname(destination), exist_ok=True)
+        if os.path.islink(source):
+            os.symlink(os.readlink(source), destination)
+            continue
+        content = _newContent(plan, name, matcher)
+        if content is None:
+            shutil.copy2(source, destination)
+        else:
+            with open(destination, "wb") as output:
+                for chunk in content:
+                    output.write(chunk)
+            shutil.copystat(source, destination)

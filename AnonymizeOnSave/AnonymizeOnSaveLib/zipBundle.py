@@ -1,0 +1,212 @@
+"""Reading a zip bundle safely and writing a new one that copies unchanged entries without recompressing them.
+
+Unchanged entries keep their compressed bytes, order, timestamps and attributes; an entry that is only renamed
+keeps its compressed bytes too. Refused: encrypted entries, zip64 archives, entry names that escape the bundle,
+and entries whose declared or actual size is implausible (zip bombs).
+"""
+
+import posixpath
+import struct
+import zipfile
+import zlib
+
+MAX_READ_BYTES = 512 << 20  # largest entry we decompress into memory (scene XML, nested bundles)
+MAX_RATIO = 1000  # a compression ratio beyond this is a zip bomb, not a scene
+MAX_TOTAL_BYTES = 1 << 40
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_END = struct.Struct("<IHHHHIIH")
+_COPY_CHUNK = 1 << 20
+
+
+class BundleError(ValueError):
+    """The zip cannot be read safely; the message never quotes an entry name (it may hold PHI)."""
+
+
+def openBundle(fileObject):
+    """A checked zipfile.ZipFile over fileObject."""
+    try:
+        archive = zipfile.ZipFile(fileObject)
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
+        raise BundleError(f"not a readable zip bundle ({type(error).__name__})") from None
+    total = 0
+    for index, info in enumerate(infos):
+        if escapesBundle(info.filename):
+            raise BundleError(f"entry {index + 1} has a name that escapes the bundle")
+        if info.flag_bits & 0x1:
+            raise BundleError(f"entry {index + 1} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise BundleError(f"entry {index + 1} uses an unsupported compression method")
+        if max(info.file_size, info.compress_size, info.header_offset) >= 0xFFFFFFFF:
+            raise BundleError("zip64 bundles (over 4 GB) are not supported")
+        total += info.file_size
+        if info.file_size > MAX_RATIO * max(info.compress_size, 1) and info.file_size > (1 << 20):
+            raise BundleError(f"entry {index + 1} has an implausible compression ratio (a zip bomb?)")
+    if total > MAX_TOTAL_BYTES:
+        raise BundleError("the bundle's declared size is implausible (a zip bomb?)")
+    return archive
+
+
+def escapesBundle(name):
+    """True for an absolute name or one with a .. part."""
+    name = name.replace("\\", "/")
+    return name.startswith("/") or (len(name) > 1 and name[1] == ":") or ".." in name.split("/")
+
+
+def readEntry(archive, info, limit=MAX_READ_BYTES):
+    """The decompressed bytes of an entry, refusing more than limit."""
+    if info.file_size > limit:
+        raise BundleError("an entry to be read is too large")
+    try:
+        with archive.open(info) as stream:
+            data = stream.read(limit + 1)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
+        raise BundleError(f"a zip entry is corrupt ({type(error).__name__})") from None
+    if len(data) > limit:
+        raise BundleError("an entry is larger than it claims (a zip bomb?)")
+    return data
+
+
+def readEntryStart(archive, info, size):
+    """The first size decompressed bytes of an entry."""
+    try:
+        with archive.open(info) as stream:
+            return stream.read(size)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
+        raise BundleError(f"a zip entry is corrupt ({type(error).__name__})") from None
+
+
+def normalizedMember(directory, relative):
+    """The entry name a file name relative to a scene in directory refers to."""
+    return posixpath.normpath(posixpath.join(directory, relative.replace("\\", "/")))
+
+
+def _dosDateTime(dateTime):
+    year, month, day, hour, minute, second = dateTime
+    return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
+
+
+def _encodedName(info, name):
+    if info.flag_bits & 0x800:
+        return name.encode("utf-8"), info.flag_bits
+    try:
+        return name.encode("cp437"), info.flag_bits
+    except UnicodeEncodeError:
+        return name.encode("utf-8"), info.flag_bits | 0x800
+
+
+class BundleWriter:
+    """Writes a new zip to a seekable binary file, entry by entry, in the order they are given."""
+
+    def __init__(self, source, sourceFile, output):
+        self.source, self.sourceFile, self.output = source, sourceFile, output
+        self.central = []
+
+    def _rawRange(self, info):
+        """(offset, length) of the entry's compressed data in the source."""
+        self.sourceFile.seek(info.header_offset)
+        header = self.sourceFile.read(_LOCAL.size)
+        if len(header) < _LOCAL.size or header[:4] != b"PK\x03\x04":
+            raise BundleError("a zip entry's local header is corrupt")
+        nameLength, extraLength = struct.unpack("<HH", header[26:30])
+        return info.header_offset + _LOCAL.size + nameLength + extraLength, info.compress_size
+
+    def _writeHeader(self, info, name, flags, crc, compressedSize, size, compressType):
+        encoded, flags = _encodedName(info, name)
+        flags &= ~0x08  # sizes are in the header: no data descriptor
+        offset = self.output.tell()
+        time, date = _dosDateTime(info.date_time)
+        self.output.write(
+            _LOCAL.pack(
+                0x04034B50,
+                info.extract_version,
+                flags,
+                compressType,
+                time,
+                date,
+                crc,
+                compressedSize,
+                size,
+                len(encoded),
+                0,
+            )
+        )
+        self.output.write(encoded)
+        self.central.append((info, encoded, flags, crc, compressedSize, size, compressType, offset))
+
+    def copy(self, info, name=None):
+        """The entry's compressed bytes as they are, under its name or a new one."""
+        start, length = self._rawRange(info)
+        self._writeHeader(
+            info,
+            name or info.filename,
+            info.flag_bits,
+            info.CRC,
+            info.compress_size,
+            info.file_size,
+            info.compress_type,
+        )
+        self.sourceFile.seek(start)
+        remaining = length
+        while remaining:
+            chunk = self.sourceFile.read(min(_COPY_CHUNK, remaining))
+            if not chunk:
+                raise BundleError("a zip entry is truncated")
+            self.output.write(chunk)
+            remaining -= len(chunk)
+
+    def write(self, info, name, chunks):
+        """New content (an iterable of byte strings), compressed as the original entry was."""
+        compressType = info.compress_type
+        headerAt = self.output.tell()
+        self._writeHeader(info, name, info.flag_bits, 0, 0, 0, compressType)
+        dataAt = self.output.tell()
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -15) if compressType == zipfile.ZIP_DEFLATED else None
+        crc = size = 0
+        for chunk in chunks:
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+            self.output.write(compressor.compress(chunk) if compressor else chunk)
+        if compressor:
+            self.output.write(compressor.flush())
+        end = self.output.tell()
+        if max(size, end - dataAt) >= 0xFFFFFFFF:
+            raise BundleError("the cleaned bundle would need zip64, which is not supported")
+        entry = self.central[-1]
+        self.central[-1] = (*entry[:3], crc, end - dataAt, size, *entry[6:])
+        self.output.seek(headerAt + 14)
+        self.output.write(struct.pack("<III", crc, end - dataAt, size))
+        self.output.seek(end)
+
+    def finish(self):
+        start = self.output.tell()
+        for info, encoded, flags, crc, compressedSize, size, compressType, offset in self.central:
+            time, date = _dosDateTime(info.date_time)
+            comment = info.comment or b""
+            self.output.write(
+                _CENTRAL.pack(
+                    0x02014B50,
+                    info.create_version | (info.create_system << 8),
+                    info.extract_version,
+                    flags,
+                    compressType,
+                    time,
+                    date,
+                    crc,
+                    compressedSize,
+                    size,
+                    len(encoded),
+                    len(info.extra),
+                    len(comment),
+                    0,
+                    info.internal_attr,
+                    info.external_attr,
+                    offset,
+                )
+            )
+            self.output.write(encoded + info.extra + comment)
+        size = self.output.tell() - start
+        comment = self.source.comment or b""
+        count = len(self.central)
+        self.output.write(_END.pack(0x06054B50, 0, 0, count, count, size, start, len(comment)) + comment)
