@@ -8,6 +8,7 @@ a synthetic value is set on the dataset in memory, never on disk.
 import gzip
 import io
 import os
+import re
 import tempfile
 import xml.sax.saxutils
 import zipfile
@@ -325,6 +326,12 @@ def leakScan(path, values):
 
 
 # --- the live scene ---------------------------------------------------------------------------------------------
+
+
+def normalizedItemIds(xml):
+    """Subject hierarchy item IDs come from a process-wide counter: number them in order, to compare twins."""
+    numbers = {}
+    return re.sub(r'\b(id|parent)="(\d+)"', lambda m: f'{m[1]}="#{numbers.setdefault(m[2], len(numbers))}"', xml)
 
 
 def sceneXml(scene):

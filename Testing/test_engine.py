@@ -2,13 +2,12 @@
 
 import logging
 import os
-import re
 import zipfile
 
 import pytest
 import slicer
 import vtk
-from dicomScenes import LiveState, buildSampleScene, leakScan, newScene, sceneXml
+from dicomScenes import LiveState, buildSampleScene, leakScan, newScene, normalizedItemIds, sceneXml
 from vtk.util.numpy_support import vtk_to_numpy
 
 from AnonymizeOnSaveLib import AnonymizationError, Policy, anonymizedScene, installSaveHook, saveScene, session
@@ -32,20 +31,14 @@ def test_a_plain_save_leaks_so_the_scan_is_not_vacuous(sample, tmp_path, name):
 def test_anonymized_save_writes_no_phi_and_leaves_the_scene_as_a_plain_save_does(tmp_path, name):
     anonymized, plain = buildSampleScene(), buildSampleScene()
     before = sceneXml(anonymized.scene)
-    assert _twin(before) == _twin(sceneXml(plain.scene))
+    assert normalizedItemIds(before) == normalizedItemIds(sceneXml(plain.scene))
     assert saveScene(anonymized.scene, _target(tmp_path, "a", name), policy=POLICY)
     assert saveScene(plain.scene, _target(tmp_path, "p", name), anonymize=False)
     assert leakScan(_target(tmp_path, "a", name), anonymized.phiValues) == []
     # Byte for byte the scene a plain save leaves (Slicer's own save adds storage nodes to MRB/bundle saves).
-    assert _twin(sceneXml(anonymized.scene)) == _twin(sceneXml(plain.scene))
+    assert normalizedItemIds(sceneXml(anonymized.scene)) == normalizedItemIds(sceneXml(plain.scene))
     if name.endswith(".mrml"):
         assert sceneXml(anonymized.scene) == before
-
-
-def _twin(xml):
-    """Subject hierarchy item IDs come from a process-wide counter: number them in order for twin scenes."""
-    numbers = {}
-    return re.sub(r'\b(id|parent)="(\d+)"', lambda m: f'{m[1]}="#{numbers.setdefault(m[2], len(numbers))}"', xml)
 
 
 def _target(tmp_path, folder, name):
@@ -117,7 +110,9 @@ def test_same_key_gives_the_same_output_in_two_saves_and_two_scenes(tmp_path):
     assert saveScene(first.scene, _target(tmp_path, "1", "scene.mrml"), policy=POLICY)
     assert saveScene(second.scene, _target(tmp_path, "2", "scene.mrml"), policy=Policy(key="test-key"))
     assert saveScene(second.scene, _target(tmp_path, "3", "scene.mrml"), policy=Policy(key="other-key"))
-    texts = [_twin(open(_target(tmp_path, folder, "scene.mrml"), encoding="utf-8").read()) for folder in "123"]
+    texts = [
+        normalizedItemIds(open(_target(tmp_path, folder, "scene.mrml"), encoding="utf-8").read()) for folder in "123"
+    ]
     assert texts[0] == texts[1]
     assert texts[0] != texts[2]
 
@@ -257,8 +252,8 @@ def test_hook_and_save_scene_together_strip_once(tmp_path):
         assert saveScene(alone.scene, _target(tmp_path, "a", "scene.mrml"), policy=POLICY)
     finally:
         hook.remove()
-    hooked = _twin(open(_target(tmp_path, "h", "scene.mrml"), encoding="utf-8").read())
-    assert hooked == _twin(open(_target(tmp_path, "a", "scene.mrml"), encoding="utf-8").read())
+    hooked = normalizedItemIds(open(_target(tmp_path, "h", "scene.mrml"), encoding="utf-8").read())
+    assert hooked == normalizedItemIds(open(_target(tmp_path, "a", "scene.mrml"), encoding="utf-8").read())
 
 
 def test_hook_anonymizes_a_plain_save_scene_call_and_its_failure_blocks_the_write(sample, tmp_path, monkeypatch):

@@ -171,6 +171,15 @@ class _EntryHandle:
         self.element.commitComposite(self.attribute)
 
 
+def _references(element):
+    """A node's references: role -> referenced node IDs (``role:id id;role2:id``)."""
+    references = {}
+    for reference in (element.text("references") or "").split(";"):
+        role, _, targets = reference.partition(":")
+        references[role] = targets.split()
+    return references
+
+
 class MrmlDocument:
     """The values of a .mrml text as Sites; render() gives the text with the changes written."""
 
@@ -195,6 +204,7 @@ class MrmlDocument:
         self.nodes = {e.raw["id"]: e for e in self.elements if e.tag != "SubjectHierarchyItem" and "id" in e.raw}
         self._itemOfNode = {e.raw["dataNode"]: e for e in self.items.values() if "dataNode" in e.raw}
         self._contexts = {}
+        self._proxySequences = self._findProxySequences()
         self.outsideContext = NO_PATIENT
         patients = [
             item
@@ -236,15 +246,29 @@ class MrmlDocument:
         return self._contexts[id(patient)]
 
     def contextOfNode(self, nodeId):
-        return self.contextOfItem(self._itemOfNode.get(nodeId))
+        item = self._itemOfNode.get(nodeId)
+        if item is None and nodeId in self._proxySequences:
+            # A browser's proxy node shows (and is refreshed from) its sequence's items: it is their patient's.
+            item = self._itemOfNode.get(self._proxySequences[nodeId])
+        return self.contextOfItem(item)
+
+    def _findProxySequences(self):
+        """proxy node ID -> sequence node ID, from each browser's dataNodeRefN / sequenceNodeRefN pairs."""
+        found = {}
+        for element in self.nodes.values():
+            references = _references(element)
+            for role, proxies in references.items():
+                if role.startswith("dataNodeRef"):
+                    sequences = references.get("sequenceNodeRef" + role[len("dataNodeRef") :], [])
+                    if proxies and sequences:
+                        found[proxies[0]] = sequences[0]
+        return found
 
     def nodeReferencing(self, storageNodeId):
         """The ID of the node whose storage node is storageNodeId, or None."""
         for nodeId, element in self.nodes.items():
-            for reference in (element.text("references") or "").split(";"):
-                role, _, targets = reference.partition(":")
-                if role == "storage" and storageNodeId in targets.split():
-                    return nodeId
+            if storageNodeId in _references(element).get("storage", []):
+                return nodeId
         return None
 
     def storageFileNames(self):

@@ -125,11 +125,28 @@ def subjectHierarchyNode(scene):
     return scene.GetFirstNodeByClass("vtkMRMLSubjectHierarchyNode")
 
 
+def _proxySequences(scene):
+    """proxy node ID -> the sequence node a sequence browser shows in it."""
+    found = {}
+    browsers = scene.GetNodesByClass("vtkMRMLSequenceBrowserNode")
+    for index in range(browsers.GetNumberOfItems()):
+        browser = browsers.GetItemAsObject(index)
+        sequences = vtk.vtkCollection()
+        browser.GetSynchronizedSequenceNodes(sequences, True)
+        for position in range(sequences.GetNumberOfItems()):
+            sequence = sequences.GetItemAsObject(position)
+            proxy = browser.GetProxyNode(sequence)
+            if proxy is not None:
+                found[proxy.GetID()] = sequence
+    return found
+
+
 class _Hierarchy:
     """Reads the subject hierarchy once: items, levels and each item's patient context."""
 
-    def __init__(self, sh):
+    def __init__(self, scene, sh):
         self.sh = sh
+        self.proxySequences = _proxySequences(scene)
         self.items = []
         self._contexts = {}
         self.outsideContext = NO_PATIENT
@@ -170,7 +187,13 @@ class _Hierarchy:
         return self._contexts[patient]
 
     def contextOfNode(self, node):
-        return self.contextOf(self.sh.GetItemByDataNode(node)) if self.sh is not None else self.outsideContext
+        if self.sh is None:
+            return self.outsideContext
+        item = self.sh.GetItemByDataNode(node)
+        if not item and node.GetID() in self.proxySequences:
+            # A browser's proxy node shows (and is refreshed from) its sequence's items: it is their patient's.
+            item = self.sh.GetItemByDataNode(self.proxySequences[node.GetID()])
+        return self.contextOf(item)
 
 
 def _itemSites(hierarchy):
@@ -233,5 +256,5 @@ def _sceneNodeSites(scene, hierarchy, context=None):
 
 def collectSites(scene):
     """Every value of the scene that a save can write, as Sites with read/write handles."""
-    hierarchy = _Hierarchy(subjectHierarchyNode(scene))
+    hierarchy = _Hierarchy(scene, subjectHierarchyNode(scene))
     return list(_itemSites(hierarchy)) + list(_sceneNodeSites(scene, hierarchy))
