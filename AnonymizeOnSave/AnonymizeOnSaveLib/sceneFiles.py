@@ -21,7 +21,16 @@ from .nrrdHeader import MAX_HEADER_BYTES, NrrdHeader, NrrdHeaderError, splitHead
 from .planner import matcherForChanges, planChanges
 from .policy import NO_PATIENT, defaultPolicy
 from .report import Report
-from .zipBundle import BundleError, BundleWriter, escapesBundle, normalizedMember, openBundle, readEntry, readEntryStart
+from .zipBundle import (
+    ZIP_ERRORS,
+    BundleError,
+    BundleWriter,
+    escapesBundle,
+    normalizedMember,
+    openBundle,
+    readEntry,
+    readEntryStart,
+)
 
 Finding = namedtuple("Finding", "file place category")
 """A PHI value found: the file, where in it (values and PHI in names masked) and its category."""
@@ -207,7 +216,7 @@ def _close(plan):
 
 
 def _errors():
-    return (BundleError, MrmlSyntaxError, NrrdHeaderError, OSError, UnicodeDecodeError)
+    return (BundleError, MrmlSyntaxError, NrrdHeaderError, UnicodeDecodeError, *ZIP_ERRORS)
 
 
 def _message(error):

@@ -18,6 +18,9 @@ _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
 _END = struct.Struct("<IHHHHIIH")
 _COPY_CHUNK = 1 << 20
+# What zipfile raises on damaged or unusual archives (found by fuzzing: NotImplementedError for unknown versions).
+ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError, struct.error)
+ZIP_ERRORS += (NotImplementedError, RuntimeError, KeyError, IndexError)
 
 
 class BundleError(ValueError):
@@ -29,7 +32,7 @@ def openBundle(fileObject):
     try:
         archive = zipfile.ZipFile(fileObject)
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
+    except ZIP_ERRORS as error:
         raise BundleError(f"not a readable zip bundle ({type(error).__name__})") from None
     total = 0
     for index, info in enumerate(infos):
@@ -62,7 +65,7 @@ def readEntry(archive, info, limit=MAX_READ_BYTES):
     try:
         with archive.open(info) as stream:
             data = stream.read(limit + 1)
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
+    except ZIP_ERRORS as error:
         raise BundleError(f"a zip entry is corrupt ({type(error).__name__})") from None
     if len(data) > limit:
         raise BundleError("an entry is larger than it claims (a zip bomb?)")
@@ -74,7 +77,7 @@ def readEntryStart(archive, info, size):
     try:
         with archive.open(info) as stream:
             return stream.read(size)
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
+    except ZIP_ERRORS as error:
         raise BundleError(f"a zip entry is corrupt ({type(error).__name__})") from None
 
 
