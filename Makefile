@@ -23,6 +23,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	PYTHONPATH=AnonymizeOnSave:Testing $(PY) bench/benchmark.py
+	PYTHONPATH=AnonymizeOnSave:Testing $(PY) bench/benchFiles.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
