@@ -1,0 +1,150 @@
+"""The "Anonymize subject hierarchy" checkbox in Slicer's Save dialog, and the bracket around the dialog's save.
+
+The dialog (qSlicerSaveDataDialog's private, parentless QDialog) runs the whole save in accept(), connected to
+ButtonBox.accepted in setupUi. QDialogButtonBox emits clicked() before accepted(): the save starts there, and
+ends in a slot connected to accepted() after Slicer's own, which runs once accept() has returned - also when it
+opened the overwrite question in a nested event loop. Cancel and close end any bracket still open.
+"""
+
+from AnonymizeOnSaveLib import AnonymizationError, scenePhiMatcher
+
+from .policySettings import ALWAYS
+from .saveBracket import SaveBracket
+
+DIALOG_NAME = "qSlicerSaveDataDialog"
+FILE_NAME_COLUMN = 0  # qSlicerSaveDataDialogPrivate::FileNameColumn
+CHECKBOX_ROW, CHECKBOX_COLUMN = 0, 5  # left of ShowMoreCheckBox (row 0, column 6 in qSlicerSaveDataDialog.ui)
+
+
+def objectName(widget):
+    """The object name under PythonQt (a property) and PySide6 (a method)."""
+    name = widget.objectName
+    return name() if callable(name) else name
+
+
+def findSaveDialog(application):
+    """The Save dialog: a parentless QDialog that lives for the whole session."""
+    for widget in application.topLevelWidgets():
+        if objectName(widget) == DIALOG_NAME:
+            return widget
+    return None
+
+
+class SaveDialogHook:
+    """Adds the checkbox and brackets the dialog's save while it is checked.
+
+    warn(title, text) shows an error; annotations (optional) has hide()/restore() for what the MRB thumbnail
+    would show (slice view corner annotations).
+    """
+
+    def __init__(self, qt, dialog, scene, hook, settings, tr, warn, postSaveCheck=None, annotations=None):
+        self.qt, self.dialog, self.scene, self.hook, self.settings = qt, dialog, scene, hook, settings
+        self.tr, self.warn, self.postSaveCheck, self.annotations = tr, warn, postSaveCheck, annotations
+        self.bracket = None
+        self._hidden = False
+        grid = dialog.findChild(qt.QGridLayout, "gridLayout")
+        self.buttonBox = dialog.findChild(qt.QDialogButtonBox, "ButtonBox")
+        self.fileWidget = dialog.findChild(qt.QTableWidget, "FileWidget")
+        if grid is None or self.buttonBox is None:
+            raise RuntimeError("Slicer's Save dialog does not have the expected layout")
+        self.checkBox = qt.QCheckBox(tr("Anonymize subject hierarchy"))
+        self.checkBox.setObjectName("AnonymizeOnSaveCheckBox")
+        grid.addWidget(self.checkBox, CHECKBOX_ROW, CHECKBOX_COLUMN)
+        self.refresh()
+        self.checkBox.toggled.connect(self.onToggled)
+        self.buttonBox.clicked.connect(self.onClicked)
+        self.buttonBox.accepted.connect(self.endSave)
+        self.buttonBox.rejected.connect(self.endSave)
+        dialog.finished.connect(self.endSave)
+
+    def refresh(self):
+        """Show the policy: checked by default under Ask, locked checked under Always."""
+        self._refreshing = True
+        try:
+            always = self.settings.mode() == ALWAYS
+            self.checkBox.setChecked(self.settings.checkboxChecked())
+            self.checkBox.setEnabled(not always)
+            if always:
+                reason = self.settings.lockReason() or self.tr("the AnonymizeOnSave policy is set to Always")
+                self.checkBox.setToolTip(self.tr("Every scene save is anonymized: ") + reason)
+            else:
+                self.checkBox.setToolTip(
+                    self.tr(
+                        "Write the scene without patient names, IDs, birth dates, study and series details, DICOM "
+                        "UIDs and dates (and any node or file name holding them). The data in this session is "
+                        "not changed: it is put back right after saving, with its link to the DICOM database."
+                    )
+                )
+        finally:
+            self._refreshing = False
+
+    def onToggled(self, checked):
+        if not self._refreshing:
+            self.settings.rememberCheckbox(bool(checked))
+
+    def remove(self):
+        self.endSave()
+        for signal, slot in (
+            (self.buttonBox.clicked, self.onClicked),
+            (self.buttonBox.accepted, self.endSave),
+            (self.buttonBox.rejected, self.endSave),
+            (self.dialog.finished, self.endSave),
+        ):
+            signal.disconnect(slot)
+        self.checkBox.setParent(None)
+        self.checkBox.deleteLater()
+
+    def onClicked(self, button):
+        if self.buttonBox.buttonRole(button) != self.qt.QDialogButtonBox.AcceptRole or self.bracket is not None:
+            return
+        if not self.checkBox.isChecked():
+            return
+        try:
+            self._startSave()
+        except Exception as error:  # fail closed: whatever went wrong, this click must not reach accept()
+            self.endSave()
+            self.buttonBox.blockSignals(True)
+            self.qt.QTimer.singleShot(0, lambda: self.buttonBox.blockSignals(False))
+            cause = str(error) if isinstance(error, AnonymizationError) else type(error).__name__
+            message = self.tr("The scene could not be anonymized, so nothing was saved: ") + cause
+            self.warn(self.tr("Scene not saved"), message)
+
+    def _startSave(self):
+        policy = self.settings.policy()
+        self._cleanFileNames(policy)
+        if self.annotations is not None:
+            self.annotations.hide()
+            self._hidden = True
+        afterSave = self.postSaveCheck.flush if self.postSaveCheck is not None else None
+        self.bracket = SaveBracket(self.scene, self.hook, policy, afterSave)
+        if self.postSaveCheck is not None:
+            self.postSaveCheck.watch()
+        try:
+            self.bracket.begin()
+        except AnonymizationError:
+            self.bracket = None
+            raise
+
+    def _cleanFileNames(self, policy):
+        """Data files are named after nodes ("MRN123 arterial.nrrd"): no written file name may carry PHI."""
+        if self.fileWidget is None:
+            return
+        matcher = scenePhiMatcher(self.scene, policy)
+        for row in range(self.fileWidget.rowCount()):
+            item = self.fileWidget.item(row, FILE_NAME_COLUMN)
+            if item is not None:
+                name = item.text()
+                clean = matcher.replace(name)
+                if clean != name:
+                    item.setText(clean)
+
+    def endSave(self, *arguments):
+        bracket, self.bracket = self.bracket, None
+        if bracket is not None:
+            bracket.end()
+        self._restoreAnnotations()
+
+    def _restoreAnnotations(self):
+        if self._hidden:
+            self._hidden = False
+            self.annotations.restore()
