@@ -1,0 +1,376 @@
+import logging
+import os
+import shutil
+import zipfile
+
+import ctk
+import qt
+import slicer
+import vtk
+from slicer.i18n import tr as _
+from slicer.i18n import translate
+from slicer.ScriptedLoadableModule import (
+    ScriptedLoadableModule,
+    ScriptedLoadableModuleLogic,
+    ScriptedLoadableModuleTest,
+    ScriptedLoadableModuleWidget,
+)
+
+from AnonymizeOnSaveGlue.policySettings import ALWAYS, ASK, MODES, OFF, PolicySettings
+from AnonymizeOnSaveGlue.postSaveCheck import PostSaveCheck
+from AnonymizeOnSaveGlue.saveDialogHook import SaveDialogHook, findSaveDialog
+from AnonymizeOnSaveGlue.utilWrapper import wrapSaveScene
+from AnonymizeOnSaveLib import installSaveHook, lastReport, setAuditLog
+from AnonymizeOnSaveLib.sceneFiles import SceneFileError, cleanPath, scanPath
+
+#
+# AnonymizeOnSave
+#
+
+
+class AnonymizeOnSave(ScriptedLoadableModule):
+    """Anonymize the subject hierarchy whenever a scene is saved, and put it back right after."""
+
+    def __init__(self, parent):
+        ScriptedLoadableModule.__init__(self, parent)
+        self.parent.title = _("Anonymize On Save")
+        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Utilities")]
+        self.parent.contributors = ["AnonymizeOnSave developers"]
+        self.parent.helpText = _(
+            "Saves scenes without patient data: names, IDs, birth dates, study and series details, DICOM UIDs and "
+            "dates are replaced following DICOM PS3.15 while the scene is written, and put back right after, so "
+            "the session and its link to the DICOM database are unchanged. Also scans and cleans scene files that "
+            "were already saved."
+        )
+        self.parent.acknowledgementText = _("Uses the DICOM PS3.15 Basic Application Level Confidentiality Profile.")
+        slicer.app.connect("startupCompleted()", lambda: AnonymizeOnSaveLogic.instance().install())
+
+
+#
+# AnonymizeOnSaveLogic
+#
+
+
+class CornerAnnotations:
+    """Hides the slice views' corner annotations (DataProbe shows patient name and ID there) while a save
+    grabs the MRB thumbnail, and puts them back."""
+
+    def __init__(self):
+        self._saved = []
+
+    def hide(self):
+        layoutManager = slicer.app.layoutManager()
+        if layoutManager is None:
+            return
+        for name in layoutManager.sliceViewNames():
+            view = layoutManager.sliceWidget(name).sliceView()
+            annotation = view.cornerAnnotation()
+            self._saved.append((view, [annotation.GetText(corner) for corner in range(8)]))
+            annotation.ClearAllTexts()
+            view.forceRender()
+
+    def restore(self):
+        saved, self._saved = self._saved, []
+        for view, texts in saved:
+            annotation = view.cornerAnnotation()
+            for corner, text in enumerate(texts):
+                annotation.SetText(corner, text or "")
+            view.forceRender()
+
+
+class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
+    """Installs the save hook on the application's scene and wires it to every save entry point."""
+
+    _instance = None
+
+    @classmethod
+    def instance(cls):
+        if cls._instance is None:
+            cls._instance = cls()
+        return cls._instance
+
+    def __init__(self):
+        ScriptedLoadableModuleLogic.__init__(self)
+        self.settings = PolicySettings(slicer.app.userSettings(), slicer.app.defaultSettings())
+        self.hook = None
+        self.dialogHook = None
+        self.postSaveCheck = None
+        self._unwrap = None
+        self.installed = False
+
+    def install(self):
+        """Everything, at startup (also with --no-main-window), without the module panel ever being opened."""
+        if self.installed:
+            return
+        scene = slicer.mrmlScene
+        self.hook = installSaveHook(scene, self.settings.policy())
+        self.hook.enabled = self.settings.mode() == ALWAYS
+        settingsFolder = os.path.dirname(slicer.app.slicerUserSettingsFilePath)
+        setAuditLog(os.path.join(settingsFolder, "AnonymizeOnSave-audit.jsonl"))
+        self.postSaveCheck = PostSaveCheck(scene, self.settings, self.notify)
+        slicer.app.coreIOManager().connect("fileSaved(qSlicerIO::IOProperties)", self.postSaveCheck.onFileSaved)
+        self._unwrap = wrapSaveScene(slicer.util, scene, self.hook, self.settings, self.postSaveCheck)
+        dialog = findSaveDialog(slicer.app)
+        if dialog is not None:
+            try:
+                self.dialogHook = SaveDialogHook(
+                    qt, dialog, scene, self.hook, self.settings, _, self.warn, self.postSaveCheck, CornerAnnotations()
+                )
+            except RuntimeError as error:
+                logging.error("AnonymizeOnSave: no checkbox in the Save dialog: %s", error)
+        if not slicer.app.commandOptions().noMainWindow:
+            slicer.app.settingsDialog().addPanel(_("Anonymize On Save"), AnonymizeOnSaveSettingsPanel(self))
+        slicer.app.connect("aboutToQuit()", self.uninstall)
+        self.installed = True
+
+    def uninstall(self):
+        """Undo everything install() did."""
+        if not self.installed:
+            return
+        if self.dialogHook is not None:
+            self.dialogHook.remove()
+            self.dialogHook = None
+        slicer.app.coreIOManager().disconnect("fileSaved(qSlicerIO::IOProperties)", self.postSaveCheck.onFileSaved)
+        self._unwrap()
+        self.hook.remove()
+        setAuditLog(None)
+        self.installed = False
+
+    def setMode(self, mode):
+        self.settings.setMode(mode)
+        self.policyChanged()
+
+    def policyChanged(self):
+        if self.hook is not None:
+            self.hook.policy = self.settings.policy()
+            self.hook.enabled = self.settings.mode() == ALWAYS
+        if self.dialogHook is not None:
+            self.dialogHook.refresh()
+
+    def lastSaveSummary(self):
+        report = lastReport(slicer.mrmlScene)
+        return report.summaryLines() if report is not None else []
+
+    def scanFile(self, path):
+        return scanPath(path, self.settings.policy())
+
+    def cleanFile(self, source, destination):
+        return cleanPath(source, destination, policy=self.settings.policy())
+
+    @staticmethod
+    def notify(message):
+        logging.warning("AnonymizeOnSave: %s", message)
+        if not slicer.app.commandOptions().noMainWindow:
+            slicer.util.warningDisplay(message, windowTitle=_("Anonymize On Save"))
+
+    @staticmethod
+    def warn(title, message):
+        logging.error("AnonymizeOnSave: %s", message)
+        slicer.util.errorDisplay(message, windowTitle=title)
+
+
+#
+# Settings panel (Application Settings)
+#
+
+
+class AnonymizeOnSaveSettingsPanel(ctk.ctkSettingsPanel):
+    def __init__(self, logic, *args, **kwargs):
+        ctk.ctkSettingsPanel.__init__(self, *args, **kwargs)
+        self.logic = logic
+        layout = qt.QFormLayout(self)
+        self.modeComboBox = policyComboBox(logic)
+        layout.addRow(_("Anonymize scene saves:"), self.modeComboBox)
+        keyButton = qt.QPushButton(_("Copy the pseudonymization key"))
+        keyButton.toolTip = _("Share it to give the same pseudonyms on another computer. Keep it secret.")
+        keyButton.connect("clicked()", lambda: qt.QApplication.clipboard().setText(logic.settings.key()))
+        layout.addRow(_("Key:"), keyButton)
+        setKeyButton = qt.QPushButton(_("Set the key..."))
+        setKeyButton.connect("clicked()", self.onSetKey)
+        layout.addRow("", setKeyButton)
+
+    def onSetKey(self):
+        key = qt.QInputDialog.getText(self, _("Pseudonymization key"), _("Key shared by your team:"))
+        if key:
+            self.logic.settings.setKey(key)
+            self.logic.policyChanged()
+
+
+def policyComboBox(logic):
+    """Off / Ask / Always; disabled, with the reason, when an administrator locked it."""
+    comboBox = qt.QComboBox()
+    labels = {OFF: _("Off (box unchecked)"), ASK: _("Ask (box checked)"), ALWAYS: _("Always")}
+    for mode in MODES:
+        comboBox.addItem(labels[mode], mode)
+    comboBox.currentIndex = MODES.index(logic.settings.mode())
+    reason = logic.settings.lockReason()
+    comboBox.enabled = not reason
+    comboBox.toolTip = _("Locked to Always: ") + reason if reason else _("Whether scene saves are anonymized.")
+    comboBox.connect("currentIndexChanged(int)", lambda index: logic.setMode(MODES[index]))
+    return comboBox
+
+
+#
+# AnonymizeOnSaveWidget
+#
+
+
+class AnonymizeOnSaveWidget(ScriptedLoadableModuleWidget):
+    def setup(self):
+        ScriptedLoadableModuleWidget.setup(self)
+        self.logic = AnonymizeOnSaveLogic.instance()
+        uiWidget = slicer.util.loadUI(self.resourcePath("UI/AnonymizeOnSave.ui"))
+        self.layout.addWidget(uiWidget)
+        self.ui = slicer.util.childWidgetVariables(uiWidget)
+        self.ui.policyLayout.addWidget(policyComboBox(self.logic))
+        self.ui.scanButton.connect("clicked()", self.onScan)
+        self.ui.cleanButton.connect("clicked()", self.onClean)
+        self.ui.progressBar.hide()
+        self.layout.addStretch(1)
+
+    def enter(self):
+        lines = self.logic.lastSaveSummary()
+        self.ui.lastSaveLabel.text = "\n".join(lines) if lines else _("No anonymized save yet in this session.")
+
+    def _chooseScene(self):
+        return qt.QFileDialog.getOpenFileName(
+            self.parent, _("Scene file"), "", _("Scene files (*.mrb *.mrml);;All files (*)")
+        )
+
+    def _busy(self, busy):
+        self.ui.progressBar.setVisible(busy)
+        self.ui.progressBar.setRange(0, 0 if busy else 1)
+        slicer.app.processEvents()
+
+    def onScan(self):
+        path = self._chooseScene()
+        if not path:
+            return
+        self._busy(True)
+        try:
+            result = self.logic.scanFile(path)
+        except SceneFileError as error:
+            self.ui.resultLabel.text = _("Cannot scan: ") + str(error)
+            return
+        finally:
+            self._busy(False)
+        if result:
+            places = "\n".join(f"{f.place} [{f.category}]" for f in result.findings[:50])
+            self.ui.resultLabel.text = _("Patient data found: {count} value(s)\n").format(count=len(result.findings))
+            self.ui.resultLabel.text += places
+        else:
+            self.ui.resultLabel.text = _("No patient data found.")
+
+    def onClean(self):
+        path = self._chooseScene()
+        if not path:
+            return
+        root, extension = os.path.splitext(path)
+        destination = qt.QFileDialog.getSaveFileName(self.parent, _("Clean copy"), root + "-anonymized" + extension)
+        if not destination:
+            return
+        self._busy(True)
+        try:
+            result = self.logic.cleanFile(path, destination)
+            self.ui.resultLabel.text = _("Written: ") + result.output + "\n" + "\n".join(result.report.summaryLines())
+        except SceneFileError as error:
+            self.ui.resultLabel.text = _("Cannot clean: ") + str(error)
+        finally:
+            self._busy(False)
+
+
+#
+# AnonymizeOnSaveTest: runs in a Slicer build (slicer_add_python_unittest); it has never run on our CI machines.
+#
+
+
+class AnonymizeOnSaveTest(ScriptedLoadableModuleTest):
+    def setUp(self):
+        slicer.mrmlScene.Clear()
+        self.logic = AnonymizeOnSaveLogic.instance()
+        self.logic.install()
+        self.folder = slicer.util.tempDirectory("AnonymizeOnSaveTest")
+
+    def runTest(self):
+        self.setUp()
+        self.test_slicerUtilSaveSceneIsAnonymized()
+        self.setUp()
+        self.test_saveDialogIsAnonymized()
+        self.setUp()
+        self.test_lockedPolicyRefusesPlainSaves()
+
+    def loadSample(self):
+        """Import pydicom's CT sample into a temporary DICOM database and load it, as a user would."""
+        from DICOMLib import DICOMUtils
+        from pydicom.data import get_testdata_file
+
+        inputFolder = os.path.join(self.folder, "dicom")
+        os.makedirs(inputFolder, exist_ok=True)
+        shutil.copy(get_testdata_file("CT_small.dcm"), inputFolder)
+        with DICOMUtils.TemporaryDICOMDatabase(os.path.join(self.folder, "db")) as database:
+            DICOMUtils.importDicom(inputFolder, database)
+            patientUID = database.patients()[0]
+            loaded = DICOMUtils.loadPatientByUID(patientUID)
+        self.assertTrue(loaded)
+        return ["CompressedSamples^CT1", "1CT1", "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322"]
+
+    def sceneState(self):
+        shNode = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(slicer.mrmlScene)
+        items = vtk.vtkIdList()
+        shNode.GetItemChildren(shNode.GetSceneItemID(), items, True)
+        state = []
+        for index in range(items.GetNumberOfIds()):
+            item = items.GetId(index)
+            attributes = sorted((n, shNode.GetItemAttribute(item, n)) for n in shNode.GetItemAttributeNames(item))
+            uids = sorted((n, shNode.GetItemUID(item, n)) for n in shNode.GetItemUIDNames(item))
+            state.append((item, shNode.GetItemName(item), attributes, uids))
+        return state
+
+    def assertNoPHI(self, path, values):
+        result = scanPath(path, self.logic.settings.policy())
+        self.assertFalse(result, [f.place for f in result.findings])
+        with open(path, "rb") as stream:
+            data = stream.read()
+        texts = [data]
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as bundle:
+                texts = [bundle.read(name) for name in bundle.namelist() if name.endswith((".mrml", ".nrrd"))]
+        for value in values:
+            self.assertFalse(any(value.encode() in text for text in texts))
+
+    def test_slicerUtilSaveSceneIsAnonymized(self):
+        values = self.loadSample()
+        before = self.sceneState()
+        path = os.path.join(self.folder, "util.mrb")
+        self.assertTrue(slicer.util.saveScene(path, {"anonymize": True}))
+        self.assertNoPHI(path, values)
+        self.assertEqual(self.sceneState(), before)
+
+    def test_saveDialogIsAnonymized(self):
+        values = self.loadSample()
+        before = self.sceneState()
+        dialogHook = self.logic.dialogHook
+        self.assertIsNotNone(dialogHook, "the checkbox was not added to the Save dialog")
+        dialogHook.checkBox.checked = True
+        path = os.path.join(self.folder, "dialog.mrb")
+        dialog = findSaveDialog(slicer.app)
+        qt.QTimer.singleShot(0, lambda: self._saveFromDialog(dialog, path))
+        slicer.util.openSaveDataDialog()
+        self.assertNoPHI(path, values)
+        self.assertEqual(self.sceneState(), before)
+
+    def _saveFromDialog(self, dialog, path):
+        slicer.util.findChild(dialog, "DataBundleButton").click()  # the scene as one .mrb
+        slicer.util.findChild(dialog, "DirectoryButton").directory = os.path.dirname(path)
+        slicer.util.findChild(dialog, "FileWidget").item(0, 0).setText(os.path.basename(path))
+        slicer.util.findChild(dialog, "ButtonBox").button(qt.QDialogButtonBox.Save).click()
+
+    def test_lockedPolicyRefusesPlainSaves(self):
+        self.loadSample()
+        os.environ["SLICER_ANONYMIZE_ON_SAVE"] = "always"
+        try:
+            path = os.path.join(self.folder, "refused.mrb")
+            self.assertFalse(slicer.util.saveScene(path, {"anonymize": False}))
+            self.assertFalse(os.path.exists(path))
+        finally:
+            del os.environ["SLICER_ANONYMIZE_ON_SAVE"]
