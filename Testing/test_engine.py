@@ -313,3 +313,20 @@ def test_a_writer_that_reports_success_without_writing_is_a_failure(sample, tmp_
     assert not saveScene(scene, tmp_path / name, policy=POLICY)
     assert "wrote no scene file" in caplog.text
     assert not os.path.exists(tmp_path / name)  # not even the empty bundle directory
+
+
+def test_a_uid_maps_to_the_same_new_uid_everywhere_it_appears(sample, tmp_path):
+    target = _target(tmp_path, "u", "scene.mrb")
+    assert saveScene(sample.scene, target, policy=POLICY)
+    loaded = newScene()
+    assert loaded.ReadFromMRB(target)
+    sh = loaded.GetFirstNodeByClass("vtkMRMLSubjectHierarchyNode")
+    volume = loaded.GetNodeByID(sample.volumes[0].GetID())
+    series = sh.GetItemByDataNode(volume)
+    study = sh.GetItemParent(series)
+    instances = sh.GetItemUID(series, "DICOMInstanceUID")
+    assert instances.startswith("2.25.") and instances == volume.GetAttribute("DICOM.instanceUIDs")
+    assert sh.GetItemUID(study, "DICOM") == sh.GetItemAttribute(study, "DICOM.StudyInstanceUID")
+    patient = sh.GetItemParent(study)
+    assert sh.GetItemUID(patient, "DICOM") == sh.GetItemAttribute(patient, "DICOM.PatientID")
+    assert sh.GetItemByUID("DICOM", sh.GetItemUID(study, "DICOM")) == study  # lookups by UID still work

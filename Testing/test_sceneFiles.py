@@ -1,5 +1,6 @@
 """The scan/clean tool on files written by slicer-core: plain saves found and cleaned, nothing else touched."""
 
+import io
 import os
 import shutil
 import zipfile
@@ -147,3 +148,22 @@ def test_known_values_from_a_live_scene_are_found_anywhere_in_the_xml(saved, tmp
     matcher = PhiTextMatcher([("1CT1", "ANONX", "identifiers")])
     assert not scanPath(anonymized, POLICY, matcher=matcher)
     assert [f.category for f in scanPath(str(leaked), POLICY, matcher=matcher).findings] == ["knownValue"]
+
+
+def test_nested_bundles_are_scanned_and_cleaned(saved, tmp_path):
+    """A .seq.mrb inside an .mrb (how sequences of segmentations or models are saved) holds a whole scene."""
+    inner = tmp_path / "inner.seq.mrb"
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("inner/inner.mrml", _sceneText(str(saved.folder / "plain" / "saved" / "scene.mrml")))
+    outer = tmp_path / "outer.mrb"
+    shutil.copy(saved.folder / "plain" / "saved" / "scene.mrb", outer)
+    with zipfile.ZipFile(outer, "a") as bundle:
+        bundle.write(inner, "scene/Data/inner.seq.mrb")
+    result = scanPath(str(outer), POLICY)
+    assert any("inner.seq.mrb!" in finding.place for finding in result.findings)
+    cleaned = tmp_path / "clean.mrb"
+    cleanPath(str(outer), str(cleaned), policy=POLICY)
+    assert leakScan(str(cleaned), saved.phiValues) == []  # leakScan opens nested zips too
+    assert not scanPath(str(cleaned), POLICY)
+    with zipfile.ZipFile(cleaned) as bundle:
+        assert zipfile.is_zipfile(io.BytesIO(bundle.read("scene/Data/inner.seq.mrb")))
