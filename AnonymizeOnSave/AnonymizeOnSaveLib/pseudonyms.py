@@ -82,9 +82,6 @@ class Pseudonymizer:
         raw = int(match.group(1)).to_bytes(16, "big")
         return hmac.compare_digest(raw[12:], self._uidCheck(raw[:12]))
 
-    def uidList(self, value):
-        return " ".join(self.uid(token) if token else token for token in value.split(" "))
-
     def dateShiftDays(self, patientKey):
         """A keyed per-patient shift, 1 to 3650 days into the past."""
         number = int.from_bytes(self._digest("date-shift", patientKey)[:4], "big")

@@ -1,6 +1,5 @@
 """What an anonymization changed, counted per category. A report never holds a PHI value."""
 
-import json
 from collections import Counter
 
 from . import profile
@@ -23,9 +22,6 @@ class Report:
     def __bool__(self):
         return self.total > 0
 
-    def merge(self, other):
-        return Report(self.counts + other.counts)
-
     def summaryLines(self):
         """One line per category, in a fixed order, e.g. "patient names: 2"."""
         order = list(profile.CATEGORY_LABELS)
@@ -34,6 +30,3 @@ class Report:
             for category in sorted(self.counts, key=lambda c: order.index(c) if c in order else len(order))
             if self.counts[category]
         ]
-
-    def toJSON(self):
-        return json.dumps({"counts": dict(sorted(self.counts.items())), "total": self.total}, sort_keys=True)
