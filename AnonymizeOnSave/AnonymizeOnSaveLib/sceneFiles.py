@@ -166,7 +166,9 @@ class _Plan:
         return contexts
 
     def renames(self, matcher):
-        return {name: matcher.replace(name) for name in self.members.names() if matcher.replace(name) != name}
+        """member name -> its name without PHI, for the members whose name holds some."""
+        renamed = {name: matcher.replace(name) for name in self.members.names()}
+        return {name: new for name, new in renamed.items() if new != name}
 
 
 def _withContext(sites, context):
