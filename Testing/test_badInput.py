@@ -1,5 +1,6 @@
 """Bad input: one line, exit code 2, no traceback and no output file. Fuzzing the MRML and zip readers."""
 
+import glob
 import io
 import os
 import subprocess
@@ -128,8 +129,15 @@ def test_fuzz_the_zip_reader(tmp_path_factory, garbage, position, insert):
             pass
 
 
-def test_the_cli_runs_on_a_python_without_slicer(tmp_path):
-    python = getattr(sys, "_base_executable", None) or "python3"
+def _interpreters():
+    """The base interpreter (no slicer installed) and any Python 3.9 on the machine: the oldest we support."""
+    found = [getattr(sys, "_base_executable", None) or "python3"]
+    found += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.9*/bin/python3")))
+    return found
+
+
+@pytest.mark.parametrize("python", _interpreters())
+def test_the_cli_runs_on_a_python_without_slicer(tmp_path, python):
     probe = subprocess.run([python, "-c", "import slicer"], capture_output=True, check=False)
     assert probe.returncode != 0, "the base interpreter must not have slicer for this test to mean anything"
     plain = tmp_path / "plain.mrml"
