@@ -16,16 +16,16 @@ FILE_NAME_COLUMN = 0  # qSlicerSaveDataDialogPrivate::FileNameColumn
 CHECKBOX_ROW, CHECKBOX_COLUMN = 0, 5  # left of ShowMoreCheckBox (row 0, column 6 in qSlicerSaveDataDialog.ui)
 
 
-def objectName(widget):
-    """The object name under PythonQt (a property) and PySide6 (a method)."""
-    name = widget.objectName
-    return name() if callable(name) else name
+def qtProperty(qobject, name):
+    """A Qt property's value: PythonQt exposes properties as attributes (hiding the getter), PySide6 as getters."""
+    value = getattr(qobject, name)
+    return value() if callable(value) else value
 
 
 def findSaveDialog(application):
     """The Save dialog: a parentless QDialog that lives for the whole session."""
     for widget in application.topLevelWidgets():
-        if objectName(widget) == DIALOG_NAME:
+        if qtProperty(widget, "objectName") == DIALOG_NAME:
             return widget
     return None
 
@@ -130,7 +130,7 @@ class SaveDialogHook:
         if self.fileWidget is None:
             return
         matcher = scenePhiMatcher(self.scene, policy)
-        for row in range(self.fileWidget.rowCount()):
+        for row in range(qtProperty(self.fileWidget, "rowCount")):
             item = self.fileWidget.item(row, FILE_NAME_COLUMN)
             if item is not None:
                 name = item.text()
