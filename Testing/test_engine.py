@@ -330,3 +330,13 @@ def test_a_uid_maps_to_the_same_new_uid_everywhere_it_appears(sample, tmp_path):
     patient = sh.GetItemParent(study)
     assert sh.GetItemUID(patient, "DICOM") == sh.GetItemAttribute(patient, "DICOM.PatientID")
     assert sh.GetItemByUID("DICOM", sh.GetItemUID(study, "DICOM")) == study  # lookups by UID still work
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_a_file_name_holding_phi_is_refused(sample, tmp_path, caplog, name):
+    patientId = _patientIds(sample.scene)[0]
+    before = LiveState(sample.scene)
+    target = tmp_path / f"{patientId} {name}"
+    assert not saveScene(sample.scene, target, policy=POLICY)
+    assert not os.path.exists(target) and before.differences() == []
+    assert "file name holds patient data" in caplog.text and patientId not in caplog.text.replace(str(tmp_path), "")

@@ -31,31 +31,38 @@ def saveScene(scene, fileName, anonymize=True, policy=None):
     fileName = os.path.abspath(os.fspath(fileName))
     kind = sceneFileKind(fileName)
     session = None
+    shown = fileName  # the target as logged: with anonymize, PHI in the path itself is masked
     saved = restored = False
     try:
         _checkTarget(fileName, kind)
         if anonymize and activeSession(scene) is None:
+            shown = "the target"
             candidate = AnonymizationSession(scene, policy, refuseFileRenames=(kind == MRML))
             try:
                 candidate.strip()
             except AnonymizationError as error:
                 raise _SaveFailed(f"anonymization failed, nothing was written: {error}") from None
             session = candidate
+            matcher = session.matcher()
+            shown = matcher.replace(fileName)
+            if matcher.contains(os.path.basename(fileName)):
+                # The name is written too (an MRB's folder and scene inside are named after it).
+                raise _SaveFailed("the file name holds patient data; choose another name, nothing was written")
         _bracketedWrite(scene, fileName, kind)
         saved = True
         if session is not None and auditLogPath():
-            appendAuditRecord(fileName, session.policy, session.report, session.matcher())
+            appendAuditRecord(fileName, session.policy, session.report, matcher)
     except _SaveFailed as failure:
-        logging.error("Scene not saved to %s: %s", fileName, failure)
+        logging.error("Scene not saved to %s: %s", shown, failure)
     except OSError as error:
-        logging.error("Scene not saved to %s: %s", fileName, error.strerror or type(error).__name__)
+        logging.error("Scene not saved to %s: %s", shown, error.strerror or type(error).__name__)
     finally:
         try:
             if session is not None:
                 session.restore()
             restored = True
         except RestoreError as error:
-            logging.error("The live scene was not fully restored after saving to %s: %s", fileName, error)
+            logging.error("The live scene was not fully restored after saving to %s: %s", shown, error)
     return saved and restored
 
 
