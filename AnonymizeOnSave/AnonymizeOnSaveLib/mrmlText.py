@@ -204,6 +204,7 @@ class MrmlDocument:
         self.nodes = {e.raw["id"]: e for e in self.elements if e.tag != "SubjectHierarchyItem" and "id" in e.raw}
         self._itemOfNode = {e.raw["dataNode"]: e for e in self.items.values() if "dataNode" in e.raw}
         self._contexts = {}
+        self._storageOwners = None
         self._proxySequences = self._findProxySequences()
         self.outsideContext = NO_PATIENT
         patients = [
@@ -266,10 +267,13 @@ class MrmlDocument:
 
     def nodeReferencing(self, storageNodeId):
         """The ID of the node whose storage node is storageNodeId, or None."""
-        for nodeId, element in self.nodes.items():
-            if storageNodeId in _references(element).get("storage", []):
-                return nodeId
-        return None
+        if self._storageOwners is None:
+            self._storageOwners = {
+                storage: nodeId
+                for nodeId, element in self.nodes.items()
+                for storage in _references(element).get("storage", [])
+            }
+        return self._storageOwners.get(storageNodeId)
 
     def storageFileNames(self):
         """(storage node ID, attribute name, file name) for every file name a storage node refers to."""

@@ -196,13 +196,22 @@ def _open(path):
     else:
         kind = _kind(path)
         if kind == "bundle":
-            plan = _Plan(_ZipMembers(open(path, "rb")), "")  # closed by _close
+            stream = open(path, "rb")  # closed by _close
+            try:
+                plan = _Plan(_ZipMembers(stream), "")
+            except BaseException:
+                stream.close()
+                raise
         elif kind in ("mrml", "nrrd"):
             folder, name = os.path.split(os.path.abspath(path))
             plan = _Plan(_SingleFile(folder, name), "")
         else:
             raise SceneFileError("not a scene file (.mrml, .mrb, .nrrd, .seq.nrrd or a bundle directory)")
-    plan.collect()
+    try:
+        plan.collect()
+    except BaseException:
+        _close(plan)
+        raise
     return plan
 
 
