@@ -2,6 +2,7 @@
 
 import logging
 import os
+import pathlib
 import zipfile
 
 import pytest
@@ -111,7 +112,8 @@ def test_same_key_gives_the_same_output_in_two_saves_and_two_scenes(tmp_path):
     assert saveScene(second.scene, _target(tmp_path, "2", "scene.mrml"), policy=Policy(key="test-key"))
     assert saveScene(second.scene, _target(tmp_path, "3", "scene.mrml"), policy=Policy(key="other-key"))
     texts = [
-        normalizedItemIds(open(_target(tmp_path, folder, "scene.mrml"), encoding="utf-8").read()) for folder in "123"
+        normalizedItemIds(pathlib.Path(_target(tmp_path, folder, "scene.mrml")).read_text(encoding="utf-8"))
+        for folder in "123"
     ]
     assert texts[0] == texts[1]
     assert texts[0] != texts[2]
@@ -213,10 +215,10 @@ def test_500_save_cycles_do_not_drift(sample, tmp_path):
     before = LiveState(sample.scene)
     target = str(tmp_path / "scene.mrml")
     assert saveScene(sample.scene, target, policy=POLICY)
-    first = open(target, "rb").read()
+    first = pathlib.Path(target).read_bytes()
     for _ in range(499):
         assert saveScene(sample.scene, target, policy=POLICY)
-    assert open(target, "rb").read() == first
+    assert pathlib.Path(target).read_bytes() == first
     assert before.differences() == []
 
 
@@ -252,8 +254,8 @@ def test_hook_and_save_scene_together_strip_once(tmp_path):
         assert saveScene(alone.scene, _target(tmp_path, "a", "scene.mrml"), policy=POLICY)
     finally:
         hook.remove()
-    hooked = normalizedItemIds(open(_target(tmp_path, "h", "scene.mrml"), encoding="utf-8").read())
-    assert hooked == normalizedItemIds(open(_target(tmp_path, "a", "scene.mrml"), encoding="utf-8").read())
+    hooked = normalizedItemIds(pathlib.Path(_target(tmp_path, "h", "scene.mrml")).read_text(encoding="utf-8"))
+    assert hooked == normalizedItemIds(pathlib.Path(_target(tmp_path, "a", "scene.mrml")).read_text(encoding="utf-8"))
 
 
 def test_hook_anonymizes_a_plain_save_scene_call_and_its_failure_blocks_the_write(sample, tmp_path, monkeypatch):

@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import pathlib
 import re
 import subprocess
 import sys
@@ -190,7 +191,7 @@ def test_planner_replaces_phi_in_free_text_and_reports_categories():
 
 
 def test_the_profile_document_matches_the_rules_the_code_applies():
-    text = open("docs/DeidentificationProfile.md", encoding="utf-8").read()
+    text = pathlib.Path("docs/DeidentificationProfile.md").read_text(encoding="utf-8")
     documented = {}
     for line in text.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]

@@ -2,6 +2,7 @@
 
 import io
 import os
+import pathlib
 import shutil
 import zipfile
 
@@ -59,8 +60,8 @@ def _sceneText(path):
             (member,) = [n for n in bundle.namelist() if n.endswith(".mrml")]
             return bundle.read(member).decode("utf-8")
     if os.path.isdir(path):
-        return open(os.path.join(path, os.path.basename(path) + ".mrml"), encoding="utf-8").read()
-    return open(path, encoding="utf-8").read()
+        return pathlib.Path(path, os.path.basename(path) + ".mrml").read_text(encoding="utf-8")
+    return pathlib.Path(path).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", FORMATS)
@@ -142,7 +143,7 @@ def test_known_values_from_a_live_scene_are_found_anywhere_in_the_xml(saved, tmp
     from AnonymizeOnSaveLib.phiText import PhiTextMatcher
 
     anonymized = str(saved.folder / "anonymized" / "saved" / "scene.mrml")
-    text = open(anonymized, encoding="utf-8").read().replace('name="Segmentation"', 'name="Seg 1CT1"')
+    text = pathlib.Path(anonymized).read_text(encoding="utf-8").replace('name="Segmentation"', 'name="Seg 1CT1"')
     leaked = tmp_path / "leaked.mrml"
     leaked.write_text(text, encoding="utf-8")
     matcher = PhiTextMatcher([("1CT1", "ANONX", "identifiers")])
