@@ -277,3 +277,24 @@ def test_the_post_save_check_cleans_a_leaked_scene_file(application, tmp_path):
         assert bundle.testzip() is None
     check.onFileSaved({"fileName": str(leaked)})  # already clean: nothing to say
     assert len(notify.calls) == 1
+
+
+def test_a_refused_save_does_not_leave_the_post_save_check_watching(rig, monkeypatch, tmp_path):
+    sample, dialog, dialogHook, _, warn, notify, _ = rig
+    realSites, calls = session._sites, []
+
+    def failingStrip(scene):
+        calls.append(scene)
+        if len(calls) == 2:  # the first call builds the file-name matcher; the second is the strip
+            raise RuntimeError("simulated")
+        return realSites(scene)
+
+    monkeypatch.setattr(session, "_sites", failingStrip)
+    _save(dialog)
+    assert len(calls) == 2
+    assert warn.calls and not dialogHook.postSaveCheck.watching
+    monkeypatch.undo()
+    dialogHook.checkBox.setChecked(False)
+    _save(dialog)  # a plain save the user chose: it must stay plain
+    dialogHook.postSaveCheck.onFileSaved({"fileName": str(tmp_path / "scene.mrb")})
+    assert not notify.calls and leakScan(str(tmp_path / "scene.mrb"), sample.phiValues)

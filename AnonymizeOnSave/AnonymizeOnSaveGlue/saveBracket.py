@@ -7,11 +7,11 @@ class SaveBracket:
     """One anonymized save: begin() strips (or raises AnonymizationError, the scene untouched), end() restores.
 
     hook: the scene's SaveHook; it is enabled only inside the bracket (it stays enabled under Always).
-    afterSave: called with no argument once the scene is restored (the post-save check).
+    postSaveCheck: told to watch the files saved inside the bracket, and to check them once the scene is restored.
     """
 
-    def __init__(self, scene, hook, policy, afterSave=None):
-        self.scene, self.hook, self.policy, self.afterSave = scene, hook, policy, afterSave
+    def __init__(self, scene, hook, policy, postSaveCheck=None):
+        self.scene, self.hook, self.policy, self.postSaveCheck = scene, hook, policy, postSaveCheck
         self.active = False
         self._wasEnabled = None
 
@@ -24,14 +24,16 @@ class SaveBracket:
         self.active = True
         error = self.hook.lastError
         if error is not None:
-            self.end(runAfterSave=False)
+            self.end()
             raise AnonymizationError(str(error))
+        if self.postSaveCheck is not None:
+            self.postSaveCheck.watch()
 
-    def end(self, runAfterSave=True):
+    def end(self):
         if not self.active:
             return
         self.active = False
         self.scene.EndState(self.scene.SaveState)
         self.hook.enabled = self._wasEnabled
-        if runAfterSave and self.afterSave is not None:
-            self.afterSave()
+        if self.postSaveCheck is not None and self.postSaveCheck.watching:
+            self.postSaveCheck.flush()

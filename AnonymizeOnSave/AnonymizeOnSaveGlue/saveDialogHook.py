@@ -115,10 +115,7 @@ class SaveDialogHook:
         if self.annotations is not None:
             self.annotations.hide()
             self._hidden = True
-        afterSave = self.postSaveCheck.flush if self.postSaveCheck is not None else None
-        self.bracket = SaveBracket(self.scene, self.hook, policy, afterSave)
-        if self.postSaveCheck is not None:
-            self.postSaveCheck.watch()
+        self.bracket = SaveBracket(self.scene, self.hook, policy, self.postSaveCheck)
         try:
             self.bracket.begin()
         except AnonymizationError:

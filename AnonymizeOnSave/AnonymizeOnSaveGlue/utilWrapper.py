@@ -27,10 +27,7 @@ def wrapSaveScene(util, scene, hook, settings, postSaveCheck=None):
             return False
         if not (settings.anonymizeByDefault() if requested is None else requested):
             return original(filename, properties)
-        afterSave = postSaveCheck.flush if postSaveCheck is not None else None
-        bracket = SaveBracket(scene, hook, settings.policy(), afterSave)
-        if postSaveCheck is not None:
-            postSaveCheck.watch()
+        bracket = SaveBracket(scene, hook, settings.policy(), postSaveCheck)
         try:
             bracket.begin()
         except AnonymizationError as error:
