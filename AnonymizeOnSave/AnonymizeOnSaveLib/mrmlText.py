@@ -11,8 +11,8 @@ import re
 import xml.etree.ElementTree as ElementTree
 
 from . import profile
-from .planner import ATTRIBUTE, ITEM_UID, MARKER, PATIENT_ITEM_NAME, PATIENT_ITEM_UID, STUDY_ITEM_NAME, TEXT, Site
-from .policy import NO_PATIENT, PatientContext, Policy, sceneContext
+from .planner import ATTRIBUTE, TEXT, Site, isDicomPatient, itemSites, patientContext
+from .policy import NO_PATIENT, sceneContext
 
 
 class MrmlSyntaxError(ValueError):
@@ -180,6 +180,36 @@ def _references(element):
     return references
 
 
+class _XmlItem:
+    """The planner's view of a SubjectHierarchyItem element."""
+
+    def __init__(self, element):
+        self.element = element
+        self.level = element.composite("attributes").get("Level")
+
+    def attribute(self, name):
+        return self.element.composite("attributes").get(name)
+
+    def uid(self, name):
+        return self.element.composite("uids").get(name)
+
+    def _entries(self, attribute):
+        entries = list(self.element.composite(attribute).entries)
+        return [(name, value, _EntryHandle(self.element, attribute, name)) for name, value in entries]
+
+    def attributes(self):
+        return self._entries("attributes")
+
+    def uids(self):
+        return self._entries("uids")
+
+    def attributeHandle(self, name):
+        return _EntryHandle(self.element, "attributes", name)
+
+    def nameHandle(self):
+        return None if "dataNode" in self.element.raw else _AttributeHandle(self.element, "name")
+
+
 class MrmlDocument:
     """The values of a .mrml text as Sites; render() gives the text with the changes written."""
 
@@ -207,22 +237,13 @@ class MrmlDocument:
         self._storageOwners = None
         self._proxySequences = self._findProxySequences()
         self.outsideContext = NO_PATIENT
-        patients = [
-            item
-            for item in self.items.values()
-            if self._level(item) == profile.PATIENT_LEVEL and self._hasDicomIdentity(item)
-        ]
+        patients = [item for item in self.items.values() if isDicomPatient(_XmlItem(item))]
         self.outsideContext = sceneContext([self.contextOfItem(patient) for patient in patients])
 
     # --- hierarchy ---
 
     def _level(self, item):
         return item.composite("attributes").get("Level")
-
-    def _hasDicomIdentity(self, item):
-        return item.composite("uids").get("DICOM") is not None or any(
-            name.startswith(profile.DICOM_PREFIX) for name, _ in item.composite("attributes").entries
-        )
 
     def _patientOf(self, item):
         seen = set()
@@ -238,12 +259,7 @@ class MrmlDocument:
         if patient is None:
             return self.outsideContext
         if id(patient) not in self._contexts:
-            attributes, uids = patient.composite("attributes"), patient.composite("uids")
-            key = uids.get("DICOM") or attributes.get("DICOM.PatientID") or ""
-            declared = Policy.declaredOptions(
-                attributes.get(profile.PATIENT_IDENTITY_REMOVED), attributes.get(profile.DEIDENTIFICATION_METHOD)
-            )
-            self._contexts[id(patient)] = PatientContext(key, declared)
+            self._contexts[id(patient)] = patientContext(_XmlItem(patient))
         return self._contexts[id(patient)]
 
     def contextOfNode(self, nodeId):
@@ -290,37 +306,10 @@ class MrmlDocument:
         """Every value of the file as Sites (place prefixes their descriptions, e.g. the file's name)."""
         sites = []
         for itemId, item in self.items.items():
-            sites.extend(self._itemSites(itemId, item, f"{place}item {itemId}"))
+            sites.extend(itemSites(_XmlItem(item), f"{place}item {itemId}", self.contextOfItem(item)))
         for nodeId, node in self.nodes.items():
             sites.extend(self._nodeSites(node, f"{place}node {nodeId}", self.contextOfNode(nodeId)))
         return sites
-
-    def _itemSites(self, itemId, item, place):
-        context = self.contextOfItem(item)
-        level = self._level(item)
-        dicomIdentity = self._hasDicomIdentity(item)
-        isPatient = level == profile.PATIENT_LEVEL and dicomIdentity
-        attributes = item.composite("attributes")
-        for name, value in list(attributes.entries):
-            yield Site(
-                ATTRIBUTE, name, value, f"{place} attribute {name}", context, _EntryHandle(item, "attributes", name)
-            )
-        uidKind = PATIENT_ITEM_UID if level == profile.PATIENT_LEVEL else ITEM_UID
-        for name, value in list(item.composite("uids").entries):
-            yield Site(uidKind, name, value, f"{place} UID {name}", context, _EntryHandle(item, "uids", name))
-        if isPatient:
-            for name in (profile.PATIENT_IDENTITY_REMOVED, profile.DEIDENTIFICATION_METHOD):
-                handle = _EntryHandle(item, "attributes", name)
-                yield Site(MARKER, name, handle.read(), f"{place} attribute {name}", context, handle)
-        if "dataNode" not in item.raw:
-            handle = _AttributeHandle(item, "name")
-            if isPatient:
-                kind, source = PATIENT_ITEM_NAME, attributes.get("DICOM.PatientName") or ""
-            elif level == profile.STUDY_LEVEL and dicomIdentity:
-                kind, source = STUDY_ITEM_NAME, attributes.get("DICOM.StudyDescription") or ""
-            else:
-                kind, source = TEXT, None
-            yield Site(kind, profile.FREE_TEXT, handle.read(), f"{place} name", context, handle, source)
 
     def _nodeSites(self, node, place, context):
         for name in ("name", "description"):

@@ -9,7 +9,7 @@ from collections import namedtuple
 
 from . import profile
 from .phiText import PhiTextMatcher
-from .policy import NO_PATIENT
+from .policy import NO_PATIENT, PatientContext, Policy
 
 # Site kinds
 ATTRIBUTE = "attribute"  # name: the attribute name; DICOM.* follow the profile, others are free text
@@ -40,6 +40,55 @@ class Site:
 
     def __repr__(self):
         return f"Site({self.kind}, {self.name!r}, at {self.place})"
+
+
+def hasDicomIdentity(item):
+    """An item made from DICOM: it has a "DICOM" UID or a DICOM.* attribute.
+
+    item, here and below, is a surface's view of a subject hierarchy item: level, attribute(name) and uid(name)
+    (None when absent), attributes() and uids() as (name, value, handle), attributeHandle(name), and nameHandle()
+    (None for an item named after its data node).
+    """
+    return item.uid("DICOM") is not None or any(
+        name.startswith(profile.DICOM_PREFIX) for name, _, _ in item.attributes()
+    )
+
+
+def isDicomPatient(item):
+    return item.level == profile.PATIENT_LEVEL and hasDicomIdentity(item)
+
+
+def patientContext(patient):
+    """The context a patient item gives its values: keyed on its ID, trusting its de-identification markers."""
+    key = patient.uid("DICOM") or patient.attribute("DICOM.PatientID") or ""
+    declared = Policy.declaredOptions(
+        patient.attribute(profile.PATIENT_IDENTITY_REMOVED), patient.attribute(profile.DEIDENTIFICATION_METHOD)
+    )
+    return PatientContext(key, declared)
+
+
+def itemSites(item, place, context):
+    """The Sites of one subject hierarchy item, the same for the live scene and a saved file."""
+    dicomIdentity = hasDicomIdentity(item)
+    isPatient = item.level == profile.PATIENT_LEVEL and dicomIdentity
+    for name, value, handle in item.attributes():
+        yield Site(ATTRIBUTE, name, value, f"{place} attribute {name}", context, handle)
+    uidKind = PATIENT_ITEM_UID if item.level == profile.PATIENT_LEVEL else ITEM_UID
+    for name, value, handle in item.uids():
+        yield Site(uidKind, name, value, f"{place} UID {name}", context, handle)
+    if isPatient:
+        for name in (profile.PATIENT_IDENTITY_REMOVED, profile.DEIDENTIFICATION_METHOD):
+            handle = item.attributeHandle(name)
+            yield Site(MARKER, name, handle.read(), f"{place} attribute {name}", context, handle)
+    handle = item.nameHandle()
+    if handle is not None:
+        if isPatient:
+            kind, source = PATIENT_ITEM_NAME, item.attribute("DICOM.PatientName") or ""
+        elif item.level == profile.STUDY_LEVEL and dicomIdentity:
+            kind, source = STUDY_ITEM_NAME, item.attribute("DICOM.StudyDescription") or ""
+        else:
+            kind, source = TEXT, None
+        yield Site(kind, profile.FREE_TEXT, handle.read(), f"{place} name", context, handle, source)
 
 
 Change = namedtuple("Change", "site value category")

@@ -9,17 +9,8 @@ names, descriptions and attributes; storage node file names; and all of these fo
 import vtk
 
 from . import profile
-from .planner import (
-    ATTRIBUTE,
-    ITEM_UID,
-    MARKER,
-    PATIENT_ITEM_NAME,
-    PATIENT_ITEM_UID,
-    STUDY_ITEM_NAME,
-    TEXT,
-    Site,
-)
-from .policy import NO_PATIENT, PatientContext, Policy, sceneContext
+from .planner import ATTRIBUTE, TEXT, Site, isDicomPatient, itemSites, patientContext
+from .policy import NO_PATIENT, sceneContext
 
 # --- handles: how one value is read and written; None means absent --------------------------------------------
 
@@ -141,8 +132,36 @@ def _proxySequences(scene):
     return found
 
 
+class _ShItem:
+    """The planner's view of a live subject hierarchy item."""
+
+    def __init__(self, sh, item):
+        self.sh, self.item = sh, item
+        self.level = sh.GetItemLevel(item)
+
+    def attribute(self, name):
+        return _ItemAttribute(self.sh, self.item, name).read()
+
+    def uid(self, name):
+        return _ItemUid(self.sh, self.item, name).read()
+
+    def attributes(self):
+        handles = [_ItemAttribute(self.sh, self.item, name) for name in self.sh.GetItemAttributeNames(self.item)]
+        return [(handle.name, handle.read(), handle) for handle in handles]
+
+    def uids(self):
+        handles = [_ItemUid(self.sh, self.item, name) for name in self.sh.GetItemUIDNames(self.item)]
+        return [(handle.name, handle.read(), handle) for handle in handles]
+
+    def attributeHandle(self, name):
+        return _ItemAttribute(self.sh, self.item, name)
+
+    def nameHandle(self):
+        return _ItemName(self.sh, self.item) if self.sh.GetItemDataNode(self.item) is None else None
+
+
 class _Hierarchy:
-    """Reads the subject hierarchy once: items, levels and each item's patient context."""
+    """Reads the subject hierarchy once: items and each item's patient context."""
 
     def __init__(self, scene, sh):
         self.sh = sh
@@ -154,36 +173,20 @@ class _Hierarchy:
             return
         children = vtk.vtkIdList()
         sh.GetItemChildren(sh.GetSceneItemID(), children, True)
-        self.items = [children.GetId(i) for i in range(children.GetNumberOfIds())]
-        patients = [i for i in self.items if self.level(i) == profile.PATIENT_LEVEL and self.hasDicomIdentity(i)]
+        self.items = [_ShItem(sh, children.GetId(i)) for i in range(children.GetNumberOfIds())]
+        patients = [item.item for item in self.items if isDicomPatient(item)]
         self.outsideContext = sceneContext([self.contextOf(patient) for patient in patients])
 
-    def level(self, item):
-        return self.sh.GetItemLevel(item)
-
-    def hasDicomIdentity(self, item):
-        sh = self.sh
-        return sh.HasItemUID(item, "DICOM") or any(
-            name.startswith(profile.DICOM_PREFIX) for name in sh.GetItemAttributeNames(item)
-        )
-
-    def patientItem(self, item):
-        if self.level(item) == profile.PATIENT_LEVEL:
-            return item
-        return self.sh.GetItemAncestorAtLevel(item, profile.PATIENT_LEVEL)
-
     def contextOf(self, item):
-        patient = self.patientItem(item) if item else None
+        """The patient context of an item ID (the item itself, or its ancestor at patient level)."""
+        patient = None
+        if item:
+            isPatient = self.sh.GetItemLevel(item) == profile.PATIENT_LEVEL
+            patient = item if isPatient else self.sh.GetItemAncestorAtLevel(item, profile.PATIENT_LEVEL)
         if not patient:
             return self.outsideContext
         if patient not in self._contexts:
-            sh = self.sh
-            key = sh.GetItemUID(patient, "DICOM") or sh.GetItemAttribute(patient, "DICOM.PatientID") or ""
-            declared = Policy.declaredOptions(
-                sh.GetItemAttribute(patient, profile.PATIENT_IDENTITY_REMOVED),
-                sh.GetItemAttribute(patient, profile.DEIDENTIFICATION_METHOD),
-            )
-            self._contexts[patient] = PatientContext(key, declared)
+            self._contexts[patient] = patientContext(_ShItem(self.sh, patient))
         return self._contexts[patient]
 
     def contextOfNode(self, node):
@@ -197,33 +200,8 @@ class _Hierarchy:
 
 
 def _itemSites(hierarchy):
-    sh = hierarchy.sh
     for item in hierarchy.items:
-        context = hierarchy.contextOf(item)
-        level = hierarchy.level(item)
-        place = f"subject hierarchy item {item}"
-        dicomIdentity = hierarchy.hasDicomIdentity(item)
-        isPatient = level == profile.PATIENT_LEVEL and dicomIdentity
-        for name in sh.GetItemAttributeNames(item):
-            handle = _ItemAttribute(sh, item, name)
-            yield Site(ATTRIBUTE, name, handle.read(), f"{place} attribute {name}", context, handle)
-        uidKind = PATIENT_ITEM_UID if level == profile.PATIENT_LEVEL else ITEM_UID
-        for name in sh.GetItemUIDNames(item):
-            handle = _ItemUid(sh, item, name)
-            yield Site(uidKind, name, handle.read(), f"{place} UID {name}", context, handle)
-        if isPatient:
-            for name in (profile.PATIENT_IDENTITY_REMOVED, profile.DEIDENTIFICATION_METHOD):
-                handle = _ItemAttribute(sh, item, name)
-                yield Site(MARKER, name, handle.read(), f"{place} attribute {name}", context, handle)
-        if sh.GetItemDataNode(item) is None:
-            handle = _ItemName(sh, item)
-            if isPatient:
-                kind, source = PATIENT_ITEM_NAME, sh.GetItemAttribute(item, "DICOM.PatientName")
-            elif level == profile.STUDY_LEVEL and dicomIdentity:
-                kind, source = STUDY_ITEM_NAME, sh.GetItemAttribute(item, "DICOM.StudyDescription")
-            else:
-                kind, source = TEXT, None
-            yield Site(kind, profile.FREE_TEXT, handle.read(), f"{place} name", context, handle, source)
+        yield from itemSites(item, f"subject hierarchy item {item.item}", hierarchy.contextOf(item.item))
 
 
 def _nodeSites(node, context):
