@@ -72,6 +72,11 @@ def rig(application, settings, tmp_path):
     dialog.deleteLater()
 
 
+def _patientId(sample):
+    sh = sample.scene.GetFirstNodeByClass("vtkMRMLSubjectHierarchyNode")
+    return sh.GetItemUID(sh.GetItemParent(sh.GetItemParent(sh.GetItemByDataNode(sample.volumes[0]))), "DICOM")
+
+
 def _save(dialog):
     dialog.buttonBox.button(qt.QDialogButtonBox.Save).click()
     QApplication.processEvents()
@@ -267,7 +272,9 @@ def test_the_post_save_check_cleans_a_leaked_scene_file(application, tmp_path):
     )
     notify = Recorder()
     check = PostSaveCheck(sample.scene, settings, notify)
-    leaked = tmp_path / "leaked.mrb"
+    folder = tmp_path / _patientId(sample)  # a folder named after the patient: the message must not say so
+    folder.mkdir()
+    leaked = folder / "leaked.mrb"
     assert saveScene(sample.scene, str(leaked), anonymize=False)  # a path we do not bracket
     check.onFileSaved({"fileName": str(leaked), "fileType": "SceneFile"})
     assert leakScan(str(leaked), sample.phiValues) == []

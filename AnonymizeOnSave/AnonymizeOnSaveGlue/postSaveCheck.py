@@ -49,6 +49,7 @@ class PostSaveCheck:
         """Scan fileName for PHI and for the values the live scene holds; clean it in place, or remove it."""
         policy = self.settings.policy()
         matcher = scenePhiMatcher(self.scene, policy)
+        shown = matcher.replace(fileName)  # messages are logged too: no patient value, not even in the path
         try:
             result = scanPath(fileName, policy, matcher=matcher)
             if not result:
@@ -58,10 +59,10 @@ class PostSaveCheck:
                 raise SceneFileError("patient data remained after cleaning")
         except SceneFileError as error:
             _remove(fileName)
-            self.notify(f"{fileName} was written with patient data and could not be cleaned ({error}); it was deleted.")
+            self.notify(f"{shown} was written with patient data and could not be cleaned ({error}); it was deleted.")
             return False
         self.notify(
-            f"{fileName} was written with {len(result.findings)} patient data value(s) by a save that was not "
+            f"{shown} was written with {len(result.findings)} patient data value(s) by a save that was not "
             "anonymized; it has been cleaned in place."
         )
         return False
