@@ -305,3 +305,52 @@ def test_a_refused_save_does_not_leave_the_post_save_check_watching(rig, monkeyp
     _save(dialog)  # a plain save the user chose: it must stay plain
     dialogHook.postSaveCheck.onFileSaved({"fileName": str(tmp_path / "scene.mrb")})
     assert not notify.calls and leakScan(str(tmp_path / "scene.mrb"), sample.phiValues)
+
+
+class ModalWarn:
+    """slicer.util.errorDisplay: a modal box whose exec() runs a nested event loop, closed by the user."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, title, text):
+        self.calls.append((title, text))
+        box = qt.QMessageBox(qt.QMessageBox.Critical, title, text)
+        qt.QTimer.singleShot(50, box.accept)
+        box.exec()
+
+
+class RaisingWarn(ModalWarn):
+    def __call__(self, title, text):
+        self.calls.append((title, text))
+        raise RuntimeError("no main window")
+
+
+class SpinningWarn(ModalWarn):
+    def __call__(self, title, text):
+        self.calls.append((title, text))
+        for _ in range(5):
+            QApplication.processEvents()
+
+
+@pytest.mark.parametrize("warnKind", [ModalWarn, RaisingWarn, SpinningWarn])
+def test_a_refused_save_never_reaches_accept_whatever_the_warning_does(rig, tmp_path, monkeypatch, caplog, warnKind):
+    sample, dialog, dialogHook, *_ = rig
+    before = LiveState(sample.scene)
+    dialogHook.warn = warnKind()
+
+    def broken(scene):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(session, "_sites", broken)
+    _save(dialog)
+    for _ in range(20):  # let every timer and the modal box run
+        QApplication.processEvents()
+    assert dialog.accepts == 0 and os.listdir(tmp_path) == ["settings.ini"]
+    assert len(dialogHook.warn.calls) == 1 and before.differences() == []
+    assert "nothing was saved" in dialogHook.warn.calls[0][1]
+    if warnKind is RaisingWarn:
+        assert "nothing was saved" in caplog.text
+    monkeypatch.undo()
+    _save(dialog)  # unblocked again: the next save goes through, anonymized
+    assert dialog.accepts == 1 and leakScan(str(tmp_path / "scene.mrb"), sample.phiValues) == []

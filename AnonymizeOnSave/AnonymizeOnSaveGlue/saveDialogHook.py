@@ -6,6 +6,8 @@ ends in a slot connected to accepted() after Slicer's own, which runs once accep
 opened the overwrite question in a nested event loop. Cancel and close end any bracket still open.
 """
 
+import logging
+
 from AnonymizeOnSaveLib import AnonymizationError, scenePhiMatcher
 
 from .policySettings import ALWAYS
@@ -101,13 +103,30 @@ class SaveDialogHook:
             return
         try:
             self._startSave()
-        except Exception as error:  # fail closed: whatever went wrong, this click must not reach accept()
+        except Exception as error:
+            self._refuse(error)
+
+    def _refuse(self, error):
+        """Fail closed: this click must not reach accept(), whatever happens after.
+
+        QDialogButtonBox emits accepted() right after clicked() returns, with no event processed in between: with
+        its signals blocked now, that emission is dropped. The warning (a modal box with its own event loop in
+        Slicer) and the unblocking wait for a zero-delay timer, which cannot fire before that point.
+        """
+        self.buttonBox.blockSignals(True)
+        cause = str(error) if isinstance(error, AnonymizationError) else type(error).__name__
+        try:
             self.endSave()
-            self.buttonBox.blockSignals(True)
-            self.qt.QTimer.singleShot(0, lambda: self.buttonBox.blockSignals(False))
-            cause = str(error) if isinstance(error, AnonymizationError) else type(error).__name__
-            message = self.tr("The scene could not be anonymized, so nothing was saved: ") + cause
+        finally:
+            self.qt.QTimer.singleShot(0, lambda: self._afterRefusal(cause))
+
+    def _afterRefusal(self, cause):
+        self.buttonBox.blockSignals(False)
+        message = self.tr("The scene could not be anonymized, so nothing was saved: ") + cause
+        try:
             self.warn(self.tr("Scene not saved"), message)
+        except Exception as error:  # the save is refused either way; the message must not be lost
+            logging.error("AnonymizeOnSave: %s (the warning could not be shown: %s)", message, type(error).__name__)
 
     def _startSave(self):
         policy = self.settings.policy()
