@@ -1,90 +1,215 @@
-"""Finding PHI values inside free text: node and item names, descriptions, file names, other attributes.
+"""Finding PHI values inside free text: node and item names, descriptions, file names, other attributes, files.
 
-A user may name a volume "MRN123 arterial" or a folder "Doe John". Values are matched case-insensitively and
-regardless of the separators between their parts (``DOE^JOHN`` matches "Doe John", "john_doe", "DOEJOHN"),
-dates also as YYYY-MM-DD and DD.MM.YYYY. Values with fewer than MIN_ALPHANUMERICS letters and digits are not
-searched: they would match everywhere and identify no one.
+Text is cut into tokens (runs of letters and digits in any script; every CJK or Hangul character is a token of its
+own, since those scripts write names without spaces) and each token is folded (case and accents: "JOSÉ", "José" and
+"jose" are one token). A value matches a run of whole tokens, whatever separators stand between them, so
+``DOE^JOHN`` matches "john_doe" and "Doe, John", but "Li" never matches "Liver". Each kind of value is searched
+under the spellings people use:
+
+- person names by their DICOM components and ``=`` groups, in any order, with or without the middle name, and each
+  family name (at least 2 characters) or given name (at least 3) on its own; name particles ("van", "de") never
+  match alone; a compound family name ("O'Brien", "Müller-Lüdenscheidt") also written as one word;
+- dates (YYYYMMDD) as year-month-day, day-month-year or month-day-year, padded or not, with English month names;
+- times (HHMMSS.frac) with or without the fraction and with separators; IDs also with their separators dropped;
+- any other value (descriptions, comments, UIDs) as a phrase of its tokens.
+
+Values shorter than MIN_CHARACTERS letters and digits (2 CJK characters) are not searched: they identify no one.
 """
 
+import itertools
 import re
+import unicodedata
 
 from . import profile
 
-MIN_ALPHANUMERICS = 4
-REMOVED_PLACEHOLDER = "removed"
-_PART = re.compile(r"[A-Za-z0-9]+")
-_ANCHOR = 6  # values are indexed by their last letters and digits: UIDs share roots, not endings
+MIN_CHARACTERS = 4
+MIN_FAMILY_NAME = 2
+MIN_GIVEN_NAME = 3
+# What a matched value becomes when its own replacement is empty: readable, and never misleading.
+STAND_INS = {
+    profile.DESCRIPTIONS: "[description]",
+    profile.DATES: "[date]",
+    profile.TIMES: "[time]",
+    profile.COMMENTS: "[comment]",
+    profile.NAMES: "[name]",
+    profile.OTHER_NAMES: "[name]",
+    profile.INSTITUTION: "[institution]",
+    profile.IDENTIFIERS: "[ID]",
+}
+DEFAULT_STAND_IN = "[removed]"
+
+_CJK = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[^\W_]|[\u0300-\u036f])+")
+_IS_CJK = re.compile(rf"[{_CJK}]")
+_LETTERS_OR_DIGITS = re.compile(r"[0-9]+|[^0-9]+")
+_UNDECOMPOSED = str.maketrans({"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "đ": "d", "Đ": "d"})
+_UNDECOMPOSED.update(str.maketrans({"ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ı": "i"}))
+PARTICLES = frozenset(
+    "van von der den de del della di da du la le las los dos das do ten ter bin ben ibn al el abu st saint mac".split()
+)
+_MONTHS = (
+    "january february march april may june july august september october november december".split(),
+    "jan feb mar apr may jun jul aug sep oct nov dec".split(),
+)
 
 
-def _isPart(character):
-    return character.isascii() and character.isalnum()
+def fold(token):
+    """A token without case or accents ("Müller" -> "muller", "ß" -> "ss")."""
+    if token.isascii():
+        return token.lower()
+    decomposed = unicodedata.normalize("NFKD", token.translate(_UNDECOMPOSED))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def _normalized(text):
-    return "".join(_PART.findall(text)).lower()
+def tokens(text):
+    """The folded tokens of a text."""
+    if text.isascii():
+        return _TOKEN.findall(text.lower())
+    return [fold(token) for token in _TOKEN.findall(text)]
 
 
-def _variants(value, category):
-    """The token sequences under which value may appear in free text."""
-    tokens = _PART.findall(value)
-    variants = [tokens]
-    if category == profile.NAMES and len(tokens) > 1:
-        variants.append(tokens[1:] + tokens[:1])  # "John Doe" for DOE^JOHN
-    if category == profile.DATES and len(tokens) == 1 and re.fullmatch(r"[0-9]{8}", tokens[0]):
-        year, month, day = tokens[0][:4], tokens[0][4:6], tokens[0][6:]
-        variants = [[year, month, day], [day, month, year], [month, day, year]]
-    return variants
+def _isCjk(key):
+    return any(_IS_CJK.match(token) for token in key)
+
+
+def _longEnough(key):
+    return sum(len(token) for token in key) >= MIN_CHARACTERS or (_isCjk(key) and len(key) >= 2)
+
+
+# --- the spellings of a value --------------------------------------------------------------------------------
+
+
+def _joined(parts):
+    """A name component as typed with its separators and as one word ("O'Brien": o brien, obrien)."""
+    return [parts, ("".join(parts),)] if len(parts) > 1 and not _isCjk(parts) else [parts]
+
+
+def _soloLength(word, minimum):
+    """A word that may stand alone: long enough, and not one CJK character (a CJK name part is its whole run)."""
+    return len(word) >= minimum and not _IS_CJK.match(word)
+
+
+def _personNameKeys(value):
+    """(keys, solo keys): whole-name spellings, and the family and given names that may stand alone."""
+    keys, solo = [], []
+    for group in value.split("="):
+        components = [*group.split("^"), "", "", ""][:3]
+        family, given, middle = (tuple(tokens(component)) for component in components)
+        present = [part for part in (family, given, middle) if part]
+        for count in range(len(present), 1, -1):
+            for order in itertools.permutations(present, count):
+                if order[0] is not middle or count == len(present):
+                    for spelled in itertools.product(*(_joined(part) for part in order)):
+                        keys.append(sum(spelled, ()))
+        if family and given and not _isCjk(family + given):
+            keys += [("".join(family + given),), ("".join(given + family),), (given[0][0], *family)]
+        keys += _joined(family) + _joined(given)
+        solo += [(word,) for word in family if word not in PARTICLES and _soloLength(word, MIN_FAMILY_NAME)]
+        solo += [(word,) for word in given if word not in PARTICLES and _soloLength(word, MIN_GIVEN_NAME)]
+    return keys, solo
+
+
+def _dateKeys(value):
+    digits = "".join(tokens(value))
+    if not re.fullmatch(r"[0-9]{8}", digits):
+        return [tuple(tokens(value))]
+    year, month, day = digits[:4], digits[4:6], digits[6:]
+    if not ("01" <= month <= "12" and "01" <= day <= "31"):
+        return [(digits,)]
+    keys = [(digits,), (day + month + year,), (month + day + year,)]
+    for m, d in {(month, day), (month.lstrip("0"), day.lstrip("0"))}:
+        keys += [(year, m, d), (d, m, year), (m, d, year)]
+    for names in _MONTHS:
+        name = names[int(month) - 1]
+        for d in {day, day.lstrip("0")}:
+            keys += [(d, name, year), (name, d, year), (d + name + year,), (year, name, d)]
+    return keys
+
+
+def _timeKeys(value):
+    parts = tokens(value)
+    keys = [tuple(parts)]
+    if parts and re.fullmatch(r"[0-9]{6}", parts[0]):
+        hhmmss = parts[0]
+        keys += [
+            (hhmmss,),
+            (hhmmss[:2], hhmmss[2:4], hhmmss[4:]),
+            (hhmmss[:2].lstrip("0") or "0", hhmmss[2:4], hhmmss[4:]),
+        ]
+    return keys
+
+
+def valueKeys(value, category):
+    """The token runs under which a value of this category may be written."""
+    solo = []
+    if category in profile.PERSON_NAME_CATEGORIES:
+        keys, solo = _personNameKeys(value)
+    elif category == profile.DATES:
+        keys = _dateKeys(value)
+    elif category == profile.TIMES:
+        keys = _timeKeys(value)
+    elif category == profile.IDENTIFIERS:
+        parts = tuple(tokens(value))
+        split = tuple(piece for part in parts for piece in _LETTERS_OR_DIGITS.findall(part))
+        keys = [*_joined(parts), split]  # "MRN0042" is also written "MRN-0042"
+    else:
+        keys = [tuple(tokens(value))]
+    return [key for key in keys if key and _longEnough(key)] + solo
+
+
+# --- the matcher -------------------------------------------------------------------------------------------------
 
 
 class PhiTextMatcher:
     """Replaces every known PHI value found in a text by that value's replacement."""
 
     def __init__(self, pairs):
-        """pairs: iterable of (original, replacement, category); a replacement of None or "" is a placeholder."""
-        self._replacements = {}  # normalized variant -> replacement
-        self._anchors = {}  # last letters of a normalized variant -> normalized variants
+        """pairs: iterable of (original, replacement, category); an empty replacement gets its category's stand-in."""
+        self._replacements = {}  # key (tuple of folded tokens) -> replacement text
+        self._anchors = {}  # the key's longest token -> [(key, index of that token in the key)]
         for original, replacement, category in pairs:
-            if len(_normalized(original)) < MIN_ALPHANUMERICS:
-                continue
-            for tokens in _variants(original, category):
-                key = "".join(tokens).lower()
+            for key in valueKeys(original, category):
                 if key not in self._replacements:
-                    self._replacements[key] = replacement or REMOVED_PLACEHOLDER
-                    self._anchors.setdefault(key[-_ANCHOR:], []).append(key)
-        self._anchorLengths = sorted({len(anchor) for anchor in self._anchors})
+                    self._replacements[key] = replacement or STAND_INS.get(category, DEFAULT_STAND_IN)
+                    anchor = max(range(len(key)), key=lambda index: len(key[index]))
+                    self._anchors.setdefault(key[anchor], []).append((key, anchor))
+        self._anchorSet = frozenset(self._anchors)
 
     def __bool__(self):
         return bool(self._replacements)
 
-    def _occurrences(self, normalized):
-        """(start, end) of every known value in a normalized text."""
+    def _matches(self, folded):
+        """(first token, end token, key) of every known value in a list of folded tokens."""
+        present = self._anchorSet.intersection(folded)
+        if not present:
+            return []
         found = []
-        for end in range(1, len(normalized) + 1):
-            for length in self._anchorLengths:
-                if length > end:
-                    break
-                for key in self._anchors.get(normalized[end - length : end], ()):
-                    if len(key) <= end and normalized.startswith(key, end - len(key)):
-                        found.append((end - len(key), end, key))
+        for index, token in enumerate(folded):
+            if token in present:
+                for key, anchor in self._anchors[token]:
+                    start = index - anchor
+                    if start >= 0 and tuple(folded[start : start + len(key)]) == key:
+                        found.append((start, start + len(key), key))
         return found
 
     def contains(self, text):
-        return bool(text) and bool(self._anchors) and bool(self._occurrences(_normalized(text)))
+        return bool(text) and bool(self._anchorSet) and bool(self._matches(tokens(text)))
+
+    def findKeys(self, text):
+        """The distinct keys found in text (for messages: callers name places, never values)."""
+        return {key for _, _, key in self._matches(tokens(text))} if text else set()
 
     def replace(self, text):
-        """text with every PHI value replaced; text itself when it holds none.
-
-        Separators are ignored while matching, so a match spans from its first to its last letter or digit in
-        the original text; of overlapping matches the longest wins.
-        """
-        if not text or not self._anchors:
+        """text with every PHI value replaced; text itself when it holds none. Of overlapping matches the longest
+        wins; a match spans from its first token's first character to its last token's last character."""
+        if not text or not self._anchorSet:
             return text
-        positions = [index for index, character in enumerate(text) if _isPart(character)]
-        normalized = "".join(text[index] for index in positions).lower()
+        spans = [(match.start(), match.end()) for match in _TOKEN.finditer(text)]
+        folded = [fold(text[start:end]) for start, end in spans]
         chosen = []
-        for start, end, key in sorted(self._occurrences(normalized), key=lambda o: (o[0] - o[1], o[0])):
+        for start, end, key in sorted(self._matches(folded), key=lambda m: (m[0] - m[1], m[0])):
             if all(end <= other[0] or start >= other[1] for other in chosen):
                 chosen.append((start, end, key))
         for start, end, key in sorted(chosen, reverse=True):
-            text = text[: positions[start]] + self._replacements[key] + text[positions[end - 1] + 1 :]
+            text = text[: spans[start][0]] + self._replacements[key] + text[spans[end - 1][1] :]
         return text

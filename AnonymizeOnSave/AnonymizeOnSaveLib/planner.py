@@ -5,6 +5,7 @@ what each becomes and returns the Changes; the surface applies them. The planner
 same decisions are made for a live scene at save time and for a file cleaned afterwards.
 """
 
+import re
 from collections import namedtuple
 
 from . import profile
@@ -21,7 +22,11 @@ MARKER = "marker"  # name: a de-identification marker attribute of a patient ite
 TEXT = "text"  # name: the category (FREE_TEXT or FILE_NAMES); a node name, description or file name
 
 ANONYMIZED_STUDY_NAME = "Anonymized study"
-_SEARCHED_CATEGORIES = (profile.NAMES, profile.IDENTIFIERS, profile.DATES, profile.UIDS)
+# A DICOM UID inside any text: a root arc 0, 1 or 2 and two or more arcs, at least MIN_UID_LENGTH characters (so
+# version numbers and dates are left alone).
+_UID_TOKEN = re.compile(r"(?<![0-9A-Za-z.])[0-2](?:\.(?:0|[1-9][0-9]*)){2,}(?![0-9A-Za-z]|\.[0-9])")
+MIN_UID_LENGTH = 10
+_UID_RULE = profile.ITEM_UID_RULES["DICOM"]
 
 
 class Site:
@@ -95,10 +100,14 @@ Change = namedtuple("Change", "site value category")
 """The new value for a site (None: remove it) and the category it is reported under."""
 
 
-def planChanges(sites, policy):
-    """The changes that de-identify the given sites under policy. Sites whose value stays are left out."""
+def planChanges(sites, policy, knownValues=()):
+    """The changes that de-identify the given sites under policy. Sites whose value stays are left out.
+
+    knownValues: (original, replacement, category) of values found elsewhere (the live scene a file came from),
+    searched in free text too.
+    """
     changes = []
-    foundValues = []
+    foundValues = list(knownValues)
     textSites = []
     markers = policy.markerValues()
     for site in sites:
@@ -128,17 +137,32 @@ def planChanges(sites, policy):
             foundValues.extend(valuePairs(site.value, new, category))
     matcher = PhiTextMatcher(foundValues)
     for site in textSites:
-        new = matcher.replace(site.value)
+        new = replaceUids(matcher.replace(site.value), policy, site.context)
         if new != site.value:
             category = site.name if site.kind == TEXT else profile.FREE_TEXT
             changes.append(Change(site, new, category))
     return changes
 
 
+def uidTokens(text):
+    """The DICOM UIDs written inside a text."""
+    return [uid for uid in _UID_TOKEN.findall(text) if len(uid) >= MIN_UID_LENGTH]
+
+
+def replaceUids(text, policy, context=NO_PATIENT):
+    """text with every DICOM UID in it replaced as the UID rule says (one UID, one new UID, everywhere)."""
+
+    def replace(match):
+        uid = match.group(0)
+        return uid if len(uid) < MIN_UID_LENGTH else policy.applyRule(_UID_RULE, uid, context)
+
+    return _UID_TOKEN.sub(replace, text) if "." in text else text
+
+
 def valuePairs(original, new, category):
     """(original, replacement, category) for the matcher; UID lists pair token by token. Empty for categories
     that are not searched in free text."""
-    if category not in _SEARCHED_CATEGORIES:
+    if category in profile.NOT_SEARCHED:
         return []
     if category == profile.UIDS and " " in original:
         replacements = new.split(" ") if new else []
@@ -150,11 +174,20 @@ def valuePairs(original, new, category):
     return [(original, new, category)]
 
 
+def changedValues(changes):
+    """(original, replacement, category) of every searched value the changes replace, UIDs inside text included."""
+    pairs = []
+    for change in changes:
+        pairs += valuePairs(change.site.value, change.value, change.category)
+        if change.site.kind == TEXT or change.category == profile.FREE_TEXT:
+            originals, replacements = uidTokens(change.site.value), uidTokens(change.value or "")
+            pairs += [(uid, "", profile.UIDS) for uid in originals if uid not in replacements]
+    return pairs
+
+
 def matcherForChanges(changes):
     """A PhiTextMatcher for the original values of changes (to search names, files and messages for them)."""
-    return PhiTextMatcher(
-        pair for change in changes for pair in valuePairs(change.site.value, change.value, change.category)
-    )
+    return PhiTextMatcher(changedValues(changes))
 
 
 def textMatcherFor(sites, policy):

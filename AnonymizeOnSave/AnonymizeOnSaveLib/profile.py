@@ -19,6 +19,7 @@ KEEP = "keep"
 
 # Categories, the unit of every report (no report ever names a value)
 NAMES = "names"
+OTHER_NAMES = "otherNames"
 IDENTIFIERS = "identifiers"
 DATES = "dates"
 TIMES = "times"
@@ -27,6 +28,8 @@ DESCRIPTIONS = "descriptions"
 DEVICE = "device"
 CHARACTERISTICS = "characteristics"
 COMMENTS = "comments"
+INSTITUTION = "institution"
+CONTACT = "contact"
 OTHER_DICOM = "otherDicom"
 ITEM_NAMES = "itemNames"
 FREE_TEXT = "freeText"
@@ -36,6 +39,7 @@ TECHNICAL = "technical"
 
 CATEGORY_LABELS = {
     NAMES: "patient names",
+    OTHER_NAMES: "other person names (physicians, operators)",
     IDENTIFIERS: "patient and study IDs",
     DATES: "dates",
     TIMES: "times",
@@ -44,6 +48,8 @@ CATEGORY_LABELS = {
     DEVICE: "device identity",
     CHARACTERISTICS: "patient characteristics",
     COMMENTS: "comments",
+    INSTITUTION: "institution",
+    CONTACT: "addresses and telephone numbers",
     OTHER_DICOM: "other DICOM attributes",
     ITEM_NAMES: "patient and study item names",
     FREE_TEXT: "PHI inside names, descriptions and attributes",
@@ -98,11 +104,42 @@ RULES = {
     "Manufacturer": Rule("(0008,0070)", "X*", DEVICE, REMOVE, {DEVICE_IDENTITY: KEEP}),
     "Model": Rule("(0008,1090)", "X*", DEVICE, REMOVE, {DEVICE_IDENTITY: KEEP}),
     "ReferencedInstanceUIDs": Rule("(0008,1155)", "U", UIDS, UID_LIST, {UIDS_OPTION: KEEP}),
-    # Node attribute written by the scalar volume plugins: the series' SOP Instance UIDs.
+    # Node attributes written by the scalar volume and image sequence plugins.
     "instanceUIDs": Rule("(0008,0018)", "U", UIDS, UID_LIST, {UIDS_OPTION: KEEP}),
+    "instanceNumbers": Rule("(0020,0013)", "-", TECHNICAL, KEEP, {}),
+    "triggerTime": Rule("(0018,1060)", "-", TECHNICAL, KEEP, {}),
     # Written by us on patient items; see Policy.markerValues.
     "PatientIdentityRemoved": Rule("(0012,0062)", "-", MARKERS, KEEP, {}),
     "DeidentificationMethod": Rule("(0012,0063)", "-", MARKERS, KEEP, {}),
+    # Not written by Slicer's own DICOM plugins, but by extensions (SlicerRT, QuantitativeReporting) and scripts.
+    "AccessionNumber": Rule("(0008,0050)", "Z", IDENTIFIERS, EMPTY, {}),
+    "OtherPatientIDs": Rule("(0010,1000)", "X", IDENTIFIERS, REMOVE, {}),
+    "OtherPatientNames": Rule("(0010,1001)", "X", NAMES, REMOVE, {}),
+    "MedicalRecordLocator": Rule("(0010,1090)", "X", IDENTIFIERS, REMOVE, {}),
+    "PatientBirthTime": Rule("(0010,0032)", "X", TIMES, REMOVE, {}),
+    "PatientAddress": Rule("(0010,1040)", "X", CONTACT, REMOVE, {}),
+    "PatientTelephoneNumbers": Rule("(0010,2154)", "X", CONTACT, REMOVE, {}),
+    "EthnicGroup": Rule("(0010,2160)", "X", CHARACTERISTICS, REMOVE, _KEEP_CHARACTERISTICS),
+    "Occupation": Rule("(0010,2180)", "X", CHARACTERISTICS, REMOVE, {}),
+    "AdditionalPatientHistory": Rule("(0010,21B0)", "X", COMMENTS, REMOVE, {}),
+    "StudyComments": Rule("(0032,4000)", "X", COMMENTS, REMOVE, {}),
+    "ImageComments": Rule("(0020,4000)", "X", COMMENTS, REMOVE, {}),
+    "ReferringPhysicianName": Rule("(0008,0090)", "Z", OTHER_NAMES, EMPTY, {}),
+    "PerformingPhysicianName": Rule("(0008,1050)", "X", OTHER_NAMES, REMOVE, {}),
+    "NameOfPhysiciansReadingStudy": Rule("(0008,1060)", "X", OTHER_NAMES, REMOVE, {}),
+    "OperatorsName": Rule("(0008,1070)", "X", OTHER_NAMES, REMOVE, {}),
+    "RequestingPhysician": Rule("(0032,1032)", "X", OTHER_NAMES, REMOVE, {}),
+    "InstitutionName": Rule("(0008,0080)", "X", INSTITUTION, REMOVE, {}),
+    "InstitutionAddress": Rule("(0008,0081)", "X", INSTITUTION, REMOVE, {}),
+    "InstitutionalDepartmentName": Rule("(0008,1040)", "X", INSTITUTION, REMOVE, {}),
+    "StationName": Rule("(0008,1010)", "X", DEVICE, REMOVE, {DEVICE_IDENTITY: KEEP}),
+    "DeviceSerialNumber": Rule("(0018,1000)", "X", DEVICE, REMOVE, {DEVICE_IDENTITY: KEEP}),
+    "AcquisitionDate": Rule("(0008,0022)", "X", DATES, REMOVE, _SHIFT),
+    "AcquisitionTime": Rule("(0008,0032)", "X", TIMES, REMOVE, _KEEP_TIME),
+    "InstanceCreationDate": Rule("(0008,0012)", "X", DATES, REMOVE, _SHIFT),
+    "SOPInstanceUID": Rule("(0008,0018)", "U", UIDS, UID, {UIDS_OPTION: KEEP}),
+    "SeriesInstanceUID": Rule("(0020,000E)", "U", UIDS, UID, {UIDS_OPTION: KEEP}),
+    "ReferencedSOPInstanceUID": Rule("(0008,1155)", "U", UIDS, UID_LIST, {UIDS_OPTION: KEEP}),
 }
 
 UNKNOWN_DICOM_RULE = Rule("", "X", OTHER_DICOM, REMOVE, {})
@@ -120,10 +157,17 @@ STUDY_LEVEL = "Study"
 
 
 def ruleForAttribute(name):
-    """The rule for a ``DICOM.*`` attribute name, or None for any other attribute (those are free text)."""
-    if not name.startswith(DICOM_PREFIX):
-        return None
-    return RULES.get(name[len(DICOM_PREFIX) :], UNKNOWN_DICOM_RULE)
+    """The rule for a ``DICOM.*`` attribute, or for an attribute named by a DICOM keyword the profile knows
+    (SlicerRT writes ``StudyInstanceUID`` and ``StudyID`` without the prefix); None for any other attribute (those
+    are free text)."""
+    if name.startswith(DICOM_PREFIX):
+        return RULES.get(name[len(DICOM_PREFIX) :], UNKNOWN_DICOM_RULE)
+    return RULES.get(name) if name[:1].isupper() else None
+
+
+# Values of these categories are searched in free text (names, descriptions, file names, written files).
+NOT_SEARCHED = frozenset((TECHNICAL, MARKERS, ITEM_NAMES, FREE_TEXT, FILE_NAMES))
+PERSON_NAME_CATEGORIES = frozenset((NAMES, OTHER_NAMES))
 
 
 def ruleForItemUid(uidName, isPatientItem):

@@ -1,0 +1,153 @@
+"""The free-text matcher on the names, dates and IDs hospitals really have, in the spellings people type."""
+
+import pytest
+
+from AnonymizeOnSaveLib import Policy, profile
+from AnonymizeOnSaveLib.phiText import PhiTextMatcher
+from AnonymizeOnSaveLib.planner import ATTRIBUTE, TEXT, Site, planChanges
+
+NAME = "ANON^PSEUDO"
+
+
+def _replaced(value, category, text, replacement=NAME):
+    return PhiTextMatcher([(value, replacement, category)]).replace(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "typed"),
+    [
+        ("MÜLLER^JOSÉ", "Jose Muller"),
+        ("MÜLLER^JOSÉ", "josé müller"),
+        ("MÜLLER^JOSÉ", "MULLER, JOSE"),
+        ("Müller^José", "JOSÉ_MÜLLER"),
+        ("O'BRIEN^SEAN", "Sean OBrien"),
+        ("O'BRIEN^SEAN", "obrien_sean"),
+        ("O'BRIEN^SEAN", "Sean O'Brien"),
+        ("Müller-Lüdenscheidt^Anna", "Anna Müller-Lüdenscheidt"),
+        ("Müller-Lüdenscheidt^Anna", "anna mullerludenscheidt"),
+        ("van der Berg^Pieter", "Pieter van der Berg"),
+        ("van der Berg^Pieter", "VANDERBERG PIETER"),
+        ("Smith^John^Robert", "John Smith"),
+        ("Smith^John^Robert", "Smith, John Robert"),
+        ("Smith^John^Robert", "Robert John Smith"),
+        ("Yamada^Tarou=山田^太郎=やまだ^たろう", "Tarou Yamada"),
+        ("Yamada^Tarou=山田^太郎=やまだ^たろう", "山田太郎"),
+        ("Yamada^Tarou=山田^太郎=やまだ^たろう", "たろう やまだ"),
+        ("Hong^Gildong=홍^길동", "홍길동"),
+        ("Иванов^Иван^Иванович", "иван иванов"),
+        ("Иванов^Иван^Иванович", "ИВАНОВ ИВАН ИВАНОВИЧ"),
+        ("الحسن^علي", "علي الحسن"),
+        ("Łukasiewicz^Øystein", "oystein lukasiewicz"),
+    ],
+)
+def test_a_whole_person_name_is_found_in_any_order_case_accent_and_separator(value, typed):
+    assert _replaced(value, profile.NAMES, f"{typed} liver") == f"{NAME} liver"
+
+
+@pytest.mark.parametrize(
+    ("value", "text", "expected"),
+    [
+        ("Doe^John", "Doe followup", f"{NAME} followup"),
+        ("Doe^John", "John's tumor", f"{NAME}'s tumor"),
+        ("Li^Na", "Li tumor", f"{NAME} tumor"),
+        ("Müller-Lüdenscheidt^Anna", "Lüdenscheidt 2nd", f"{NAME} 2nd"),
+        ("van der Berg^Pieter", "Berg seg", f"{NAME} seg"),
+        ("Yamada^Tarou=山田^太郎", "山田 follow-up", f"{NAME} follow-up"),
+        ("Hong^Gildong=홍^길동", "길동 CT", f"{NAME} CT"),
+    ],
+)
+def test_a_family_or_given_name_alone_is_found(value, text, expected):
+    assert _replaced(value, profile.NAMES, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("Li^Na", "Liver"),  # whole tokens only
+        ("Li^Na", "Lina's cat"),  # "Li" + "Na" is not the token "Lina"... but the joined key is: see below
+        ("van der Berg^Pieter", "van transport"),  # particles never match alone
+        ("van der Berg^Pieter", "der Segment"),
+        ("Wang^Li", "Li 3"),  # a given name of 2 letters is too short on its own
+        ("Doe^John", "Doeskin"),
+    ],
+)
+def test_short_parts_particles_and_parts_of_words_are_not_matched(value, text):
+    matcher = PhiTextMatcher([(value, NAME, profile.NAMES)])
+    if text == "Lina's cat":
+        assert matcher.replace(text) == f"{NAME}'s cat"  # "LiNa" typed as one word is the whole name
+    else:
+        assert matcher.replace(text) == text
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "2004-01-19",
+        "20040119",
+        "19.01.2004",
+        "19.1.2004",
+        "1/19/2004",
+        "01/19/2004",
+        "19 Jan 2004",
+        "January 19, 2004",
+        "19-JAN-2004",
+        "19jan2004",
+        "2004/1/19",
+    ],
+)
+def test_a_date_is_found_in_the_forms_people_write(typed):
+    assert _replaced("20040119", profile.DATES, f"scan {typed} arterial", "") == "scan [date] arterial"
+
+
+def test_a_year_or_a_number_alone_is_not_a_date():
+    matcher = PhiTextMatcher([("20040119", "", profile.DATES)])
+    assert matcher.replace("2004 cohort, slice 19, series 1") == "2004 cohort, slice 19, series 1"
+
+
+@pytest.mark.parametrize("typed", ["MRN0042", "mrn-0042", "MRN 0042", "Mrn_0042"])
+def test_an_id_is_found_whatever_its_separators(typed):
+    assert _replaced("MRN-0042", profile.IDENTIFIERS, f"{typed} arterial", "ANONX") == "ANONX arterial"
+
+
+def test_a_removed_description_or_time_in_a_name_gets_a_readable_stand_in():
+    matcher = PhiTextMatcher([("CT ABD Dr Smith", None, profile.DESCRIPTIONS), ("084512.5", "", profile.TIMES)])
+    assert matcher.replace("3: CT ABD Dr Smith - contentTime 084512.5") == "3: [description] - contentTime [time]"
+    assert matcher.replace("3: ct abd dr. smith") == "3: [description]"
+    assert matcher.replace("08:45:12 scout") == "[time] scout"
+
+
+def _site(kind, name, value):
+    return Site(kind, name, value, f"test {name}")
+
+
+def test_dicom_keywords_without_the_prefix_and_uids_in_any_text_are_replaced_consistently():
+    policy = Policy(key="k")
+    study = "1.2.840.113619.2.55.3.604688119.969.1268071029.320"
+    unloaded = "1.3.12.2.1107.5.1.4.1001.30000018051811014153400000003"
+    sites = [
+        _site(ATTRIBUTE, "StudyInstanceUID", study),  # SlicerRT: no DICOM. prefix
+        _site(ATTRIBUTE, "StudyID", "ST-20040119-7"),
+        _site(ATTRIBUTE, "DICOMRtImport.ReferencedSeries", f"{unloaded} {study}"),
+        _site(TEXT, profile.FREE_TEXT, f"RTSTRUCT for {unloaded}"),
+        _site(ATTRIBUTE, "Version", "5.10.0"),  # not a UID
+    ]
+    changes = {change.site.name: change.value for change in planChanges(sites, policy)}
+    newStudy = changes["StudyInstanceUID"]
+    assert newStudy.startswith("2.25.") and changes["StudyID"] == ""
+    newUnloaded = policy.pseudonyms.uid(unloaded)
+    assert changes["DICOMRtImport.ReferencedSeries"] == f"{newUnloaded} {newStudy}"
+    assert changes[profile.FREE_TEXT] == f"RTSTRUCT for {newUnloaded}"
+    assert "Version" not in changes
+
+
+def test_uids_in_text_are_kept_when_uids_are_retained():
+    uid = "1.3.12.2.1107.5.1.4.1001.30000018051811014153400000003"
+    changes = planChanges([_site(TEXT, profile.FREE_TEXT, f"from {uid}")], Policy(key="k", retain=["uids"]))
+    assert changes == []
+
+
+def test_one_character_of_a_cjk_name_is_never_matched_alone():
+    matcher = PhiTextMatcher(
+        [("Yamada^Tarou=山田^太郎", NAME, profile.NAMES), ("Hong^Gildong=홍^길동", NAME, profile.NAMES)]
+    )
+    assert matcher.replace("田中 홍수 山") == "田中 홍수 山"
