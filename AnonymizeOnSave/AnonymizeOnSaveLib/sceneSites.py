@@ -12,7 +12,7 @@ from . import profile
 from .planner import ATTRIBUTE, TEXT, Site, isDicomPatient, itemSites, patientContext
 from .policy import NO_PATIENT, sceneContext
 
-# --- handles: how one value is read and written; None means absent --------------------------------------------
+# --- handles: how one value is read and written; None means absent. node: the MRML node the write changes ----
 
 
 class _ItemAttribute:
@@ -20,6 +20,10 @@ class _ItemAttribute:
 
     def __init__(self, sh, item, name):
         self.sh, self.item, self.name = sh, item, name
+
+    @property
+    def node(self):
+        return self.sh
 
     def read(self):
         return (
@@ -52,6 +56,10 @@ class _ItemName:
     def __init__(self, sh, item):
         self.sh, self.item = sh, item
 
+    @property
+    def node(self):
+        return self.sh
+
     def read(self):
         return self.sh.GetItemName(self.item)
 
@@ -78,9 +86,10 @@ class _NodeAttribute:
 class _NodeProperty:
     """A string property with Get<name>/Set<name> (Name, Description, FileName)."""
 
-    __slots__ = ("getter", "setter")
+    __slots__ = ("getter", "node", "setter")
 
     def __init__(self, node, propertyName):
+        self.node = node
         self.getter = getattr(node, "Get" + propertyName)
         self.setter = getattr(node, "Set" + propertyName)
 

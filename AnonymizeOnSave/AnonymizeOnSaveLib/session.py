@@ -4,6 +4,12 @@ Fail closed: if anything goes wrong while stripping, whatever was changed is put
 raised, so the caller writes nothing. Restoring puts back every value, and checks it; the one exception is a
 storage file name the save itself changed (the Save dialog names the files it writes), which keeps the save's
 value, exactly as after a plain save.
+
+Stripping and restoring hold the modified events of every node they change (vtkMRMLNode's DisableModifiedEvent):
+no observer sees a value that is put back a moment later (the subject hierarchy plugins, the tree view, and the
+segmentations logic, which would give a segmentation a lasting reference geometry when a UID is set again), and
+no node's modification time moves, so the scene's modified-since-read state is what a plain save leaves. The
+held events stay pending on those nodes, as VTK keeps them, until their next EndModify.
 """
 
 import contextlib
@@ -80,9 +86,10 @@ class AnonymizationSession:
                 )
         applied = []
         try:
-            for change in changes:
-                change.site.handle.write(change.value)
-                applied.append(change)
+            with _eventsHeld(changes):
+                for change in changes:
+                    change.site.handle.write(change.value)
+                    applied.append(change)
         except Exception as error:
             message = f"could not replace the value at {change.site.place} ({_describe(error)})"
             self._applied = applied
@@ -110,6 +117,13 @@ class AnonymizationSession:
     def _restoreApplied(self):
         applied, self._applied = self._applied, []
         failed = []
+        with _eventsHeld(applied):
+            self._restoreEach(applied, failed)
+        if failed:
+            raise RestoreError(f"{len(failed)} value(s) could not be restored, first at {failed[-1]}")
+
+    @staticmethod
+    def _restoreEach(applied, failed):
         for change in reversed(applied):
             handle, original = change.site.handle, change.site.value
             try:
@@ -120,8 +134,24 @@ class AnonymizationSession:
                     failed.append(change.site.place)
             except Exception:
                 failed.append(change.site.place)
-        if failed:
-            raise RestoreError(f"{len(failed)} value(s) could not be restored, first at {failed[-1]}")
+
+
+@contextlib.contextmanager
+def _eventsHeld(changes):
+    """Hold the modified events (and modification times) of the nodes the changes write to."""
+    nodes = {}
+    for change in changes:
+        node = getattr(change.site.handle, "node", None)
+        if node is not None:
+            nodes.setdefault(node.__this__, node)  # IDs repeat across a sequence's own scene
+    held = [(node, node.GetDisableModifiedEvent()) for node in nodes.values()]
+    for node, _ in held:
+        node.SetDisableModifiedEvent(1)
+    try:
+        yield
+    finally:
+        for node, previous in held:
+            node.SetDisableModifiedEvent(previous)
 
 
 @contextlib.contextmanager
