@@ -18,7 +18,8 @@ from collections import namedtuple
 from . import profile
 from .mrmlText import MrmlDocument, MrmlSyntaxError
 from .nrrdHeader import MAX_HEADER_BYTES, NrrdHeader, NrrdHeaderError, splitHeader
-from .planner import matcherForChanges, planChanges
+from .phiText import PhiTextMatcher
+from .planner import changedValues, planChanges
 from .policy import NO_PATIENT, defaultPolicy
 from .report import Report
 from .zipBundle import (
@@ -236,15 +237,15 @@ def _message(error):
     return str(error)
 
 
-def _planChanges(path, policy):
+def _planChanges(path, policy, knownValues=()):
     try:
         plan = _open(path)
     except SceneFileError:
         raise
     except _errors() as error:
         raise SceneFileError(_message(error)) from None
-    changes = planChanges(plan.sites, policy or defaultPolicy())
-    return plan, changes, matcherForChanges(changes)
+    changes = planChanges(plan.sites, policy or defaultPolicy(), knownValues)
+    return plan, changes, PhiTextMatcher([*knownValues, *changedValues(changes)])
 
 
 # --- scanning -----------------------------------------------------------------------------------------------
@@ -297,8 +298,11 @@ def _knownValueFindings(plan, matcher, found, path):
 # --- cleaning -----------------------------------------------------------------------------------------------
 
 
-def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None):
-    """Write src without PHI to dst (or over src with inPlace), atomically. Returns a CleanResult."""
+def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None, knownValues=()):
+    """Write src without PHI to dst (or over src with inPlace), atomically. Returns a CleanResult.
+
+    knownValues: (original, replacement, category) of values known from elsewhere (the live scene that wrote the
+    file), replaced wherever the file's text holds them."""
     if inPlace == (dst is not None):
         raise SceneFileError("give either a destination or in-place, not both or neither")
     target = os.path.abspath(src if inPlace else dst)
@@ -306,7 +310,7 @@ def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None):
         raise SceneFileError("the destination exists; choose a new name")
     if not os.path.isdir(os.path.dirname(target)):
         raise SceneFileError("the destination folder does not exist")
-    plan, changes, matcher = _planChanges(src, policy)
+    plan, changes, matcher = _planChanges(src, policy, knownValues)
     try:
         for change in changes:
             change.site.handle.write(change.value)

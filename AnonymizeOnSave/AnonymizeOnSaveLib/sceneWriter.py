@@ -8,6 +8,7 @@ import tempfile
 from .audit import appendAuditRecord, auditLogPath
 from .saveHook import hookErrors
 from .session import AnonymizationError, AnonymizationSession, RestoreError, activeSession
+from .verify import VerificationError, verifyOutput
 
 MRML, MRB, DIRECTORY = "mrml", "mrb", "directory"
 
@@ -26,7 +27,9 @@ def saveScene(scene, fileName, anonymize=True, policy=None):
     """Write scene to fileName (.mrml, .mrb, or any other name: a directory bundle). Returns True on success.
 
     With anonymize, the scene holds no PHI while it is written and is restored afterwards; if it cannot be
-    anonymized nothing is written. Every failure is logged with its cause and returns False.
+    anonymized nothing is written. What was written is then searched for every value the scene was stripped of
+    (verify.py) and cleaned, or removed and the save failed. Every failure is logged with its cause and returns
+    False.
     """
     fileName = os.path.abspath(os.fspath(fileName))
     kind = sceneFileKind(fileName)
@@ -92,12 +95,31 @@ def _bracketedWrite(scene, fileName, kind):
         written = os.path.join(fileName, os.path.basename(fileName) + ".mrml") if kind == DIRECTORY else fileName
         if not os.path.isfile(written) or os.path.getsize(written) == 0:
             raise _SaveFailed("the writer reported success but wrote no scene file")
+        _verify(scene, fileName, kind)
     except BaseException:
         if not existed:
             _remove(fileName)
         raise
     finally:
         scene.EndState(scene.SaveState)
+
+
+def _verify(scene, fileName, kind):
+    """Search what the write produced for the values the scene was stripped of (by us or by a save hook)."""
+    session = activeSession(scene)
+    if session is None:
+        return
+    written = [fileName]
+    if kind == MRML:  # Commit writes hidden nodes' data next to the scene (vtkMRMLScene::SavePrivateStorableNodes)
+        private = os.path.splitext(fileName)[0] + "_Private"
+        written += [private] if os.path.isdir(private) else []
+    for path in written:
+        try:
+            found = verifyOutput(path, session.knownValues(), session.policy)
+        except VerificationError as error:
+            raise _SaveFailed(f"the written file was removed: {error}") from None
+        if found:
+            logging.warning("Patient data written at %s was cleaned in place", found[0])
 
 
 def _remove(path):

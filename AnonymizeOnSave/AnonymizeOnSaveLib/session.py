@@ -15,7 +15,7 @@ held events stay pending on those nodes, as VTK keeps them, until their next End
 import contextlib
 
 from . import profile
-from .planner import matcherForChanges, planChanges, textMatcherFor
+from .planner import changedValues, matcherForChanges, planChanges, textMatcherFor
 from .policy import defaultPolicy
 from .report import Report
 
@@ -108,6 +108,10 @@ class AnonymizationSession:
     def matcher(self):
         """A PhiTextMatcher for the values this session replaced."""
         return matcherForChanges(self._changes)
+
+    def knownValues(self):
+        """(original, replacement, category) of the values this session replaced, to search written files for."""
+        return changedValues(self._changes)
 
     def restore(self):
         """Put back every value we replaced. Raises RestoreError naming the places that failed."""

@@ -1,0 +1,170 @@
+"""The check after every anonymized write: the session's values searched in every byte a save produced.
+
+Searched: every file and folder name under the output, every zip entry name and the zip comment, nested bundles,
+the whole of every text file (scene XML, JSON, TSV, CSV, TXT, colour tables...), and the header of every data file
+with a text header (NRRD and its sequence and segmentation variants, MetaImage, legacy VTK, PLY, STL, VTK XML).
+Text is searched as Slicer writes it and decoded (XML entities, JSON \\u escapes, %XX in file names). Voxel, mesh and
+other binary bodies are not searched: they hold no text a person typed. When a value is found the output is
+cleaned with the file tool and checked again; if it still holds one, it is removed.
+"""
+
+import io
+import os
+import re
+import shutil
+from urllib.parse import unquote
+
+from .mrmlText import xmlDecode
+from .phiText import PhiTextMatcher
+from .zipBundle import ZIP_ERRORS, BundleError, openBundle, readEntry, readEntryStart
+
+TEXT_SUFFIXES = (".mrml", ".json", ".txt", ".tsv", ".csv", ".xml", ".ctbl", ".fcsv", ".acsv", ".html", ".md")
+HEADER_BYTES = 1 << 16  # data-file headers are read up to here
+_HEADER_ENDS = {
+    (".nrrd", ".nhdr"): (b"\n\n", b"\r\n\r\n"),
+    (".mha", ".mhd"): (b"ElementDataFile",),
+    (".ply",): (b"end_header",),
+    (".vtp", ".vtu", ".vti", ".vtm", ".vts", ".vtr"): (b"<AppendedData", b"<DataArray"),
+}
+_XML_NAMES = re.compile(r"</?[\w.:-]+|[\w.:-]+(?=\s*=\s*[\"'])")
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+class VerificationError(RuntimeError):
+    """The output still held patient data after cleaning and was removed; the message names places, not values."""
+
+
+def _readable(text, isXml=False):
+    """Text as a person would read it: entities, escapes and %XX decoded; XML element and attribute names dropped
+    (they are Slicer's vocabulary, not values)."""
+    if isXml:
+        text = _XML_NAMES.sub(" ", text)
+    if "&" in text:
+        text = xmlDecode(text)
+    if "\\u" in text:
+        text = _JSON_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text)
+    return unquote(text) if "%" in text else text
+
+
+def _header(name, data):
+    """The text header of a data file, or None when the file has none we know."""
+    lower = name.lower()
+    if lower.endswith(".vtk"):
+        return b"\n".join(data.split(b"\n", 3)[:3])
+    if lower.endswith(".stl"):
+        return data[:80]
+    for suffixes, ends in _HEADER_ENDS.items():
+        if lower.endswith(suffixes):
+            positions = [data.find(end) for end in ends if data.find(end) != -1]
+            return data[: min(positions)] if positions else data
+    return None
+
+
+class _Search:
+    """Collects the places (masked with the matcher) where a value is found."""
+
+    def __init__(self, matcher):
+        self.matcher = matcher
+        self.places = []
+
+    def shown(self, place):
+        """A place as it may be logged: decoded, with every known value replaced."""
+        return self.matcher.replace(_readable(place))
+
+    def text(self, place, text, isXml=False):
+        if self.matcher.contains(_readable(text, isXml)):
+            self.places.append(self.shown(place))
+
+    def name(self, place, name):
+        if self.matcher.contains(_readable(name)):
+            self.places.append(self.shown(place) + " (name)")
+
+    def content(self, place, name, start, readAll):
+        """start: the first bytes; readAll(): the whole content (called only for text files and bundles)."""
+        lower = name.lower()
+        if start[:4] == b"PK\x03\x04":
+            self.bundle(place, io.BytesIO(readAll()))
+        elif lower.endswith(TEXT_SUFFIXES):
+            self.text(place, readAll().decode("utf-8", "replace"), lower.endswith((".mrml", ".xml")))
+        else:
+            header = _header(name, start)
+            if header is not None:
+                self.text(place + " (header)", header.decode("utf-8", "replace"))
+
+    def bundle(self, place, fileObject):
+        try:
+            with openBundle(fileObject) as archive:
+                if archive.comment:
+                    self.text(place + " (zip comment)", archive.comment.decode("utf-8", "replace"))
+                for info in archive.infolist():
+                    entry = f"{place}!{info.filename}"
+                    self.name(entry, info.filename)
+                    start = readEntryStart(archive, info, HEADER_BYTES)
+                    self.content(entry, info.filename, start, lambda info=info: readEntry(archive, info))
+        except (BundleError, *ZIP_ERRORS) as error:
+            self.places.append(f"{self.shown(place)} (unreadable: {type(error).__name__})")
+
+    def path(self, path, shown):
+        if os.path.isdir(path):
+            for folder, folders, files in os.walk(path):
+                folders.sort()
+                for name in sorted(folders + files):
+                    relative = os.path.relpath(os.path.join(folder, name), path)
+                    self.name(f"{shown}/{relative}", relative)
+                for name in sorted(files):
+                    filePath = os.path.join(folder, name)
+                    self.file(filePath, f"{shown}/{os.path.relpath(filePath, path)}")
+        else:
+            self.file(path, shown)
+
+    def file(self, path, shown):
+        with open(path, "rb") as stream:
+            start = stream.read(HEADER_BYTES)
+
+            def readAll():
+                stream.seek(0)
+                return stream.read()
+
+            self.content(shown, os.path.basename(path), start, readAll)
+
+
+def findValues(path, knownValues):
+    """The places under path (a file or a folder) where any of knownValues is written, its own name included."""
+    matcher = PhiTextMatcher(knownValues)
+    if not matcher:
+        return []
+    search = _Search(matcher)
+    shown = os.path.basename(path.rstrip(os.sep))
+    search.name(shown, shown)
+    search.path(path, shown)
+    return search.places
+
+
+def verifyOutput(path, knownValues, policy):
+    """Check what a save wrote for the session's values; clean it in place when any is found and check again.
+
+    Returns the places found before cleaning (empty when the output was clean). Raises VerificationError, with the
+    output removed, when it cannot be made clean.
+    """
+    from .sceneFiles import SceneFileError, cleanPath
+
+    found = findValues(path, knownValues)
+    if not found:
+        return []
+    try:
+        cleanPath(path, inPlace=True, policy=policy, knownValues=knownValues)
+    except SceneFileError as error:
+        _remove(path)
+        raise VerificationError(f"patient data was written at {found[0]} and cleaning failed ({error})") from None
+    remaining = findValues(path, knownValues)
+    if remaining:
+        _remove(path)
+        raise VerificationError(f"patient data remained after cleaning at {remaining[0]}")
+    return found
+
+
+def _remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        os.remove(path)

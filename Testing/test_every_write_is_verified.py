@@ -1,0 +1,90 @@
+"""Every byte a save writes is searched for the session's values: a leak is cleaned, or the save fails closed."""
+
+import io
+import json
+import os
+import zipfile
+
+import pytest
+import slicer
+from dicomScenes import LiveState, buildSampleScene, leakScan
+
+from AnonymizeOnSaveLib import Policy, profile, saveScene, session
+from AnonymizeOnSaveLib.verify import findValues
+
+POLICY = Policy(key="verify-key")
+FORMATS = ["scene.mrml", "scene.mrb", "bundle"]
+VALUES = [("O'BRIEN^SEÁN", "ANON^X", profile.NAMES), ("MRN-0042", "ANONY", profile.IDENTIFIERS)]
+
+
+def _zip(path, entries, comment=b""):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            archive.writestr(name, data)
+        archive.comment = comment
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("where", "entries", "comment"),
+    [
+        ("XML-escaped in the scene", [("s/s.mrml", '<MRML><Node name="Sean O&apos;Brien"/></MRML>')], b""),
+        ("an entry name, URL-encoded", [("s/Data/O%27Brien%20Sean.nrrd", b"NRRD0004\n\n")], b""),
+        ("a JSON escape", [("s/Data/F.mrk.json", json.dumps({"label": "SEÁN O'BRIEN"}))], b""),
+        ("a TSV cell", [("s/Data/t.tsv", "id\tnote\n1\tmrn0042 follow-up\n")], b""),
+        ("a NRRD header", [("s/Data/v.nrrd", b"NRRD0004\n# MRN 0042\nencoding: raw\n\n\x00\x01")], b""),
+        ("the zip comment", [("s/s.mrml", "<MRML/>")], b"O'Brien share"),
+    ],
+)
+def test_a_value_is_found_wherever_a_save_can_write_it(tmp_path, where, entries, comment):
+    places = findValues(_zip(tmp_path / "s.mrb", entries, comment), VALUES)
+    assert places, where
+    assert not any("Brien" in place or "0042" in place for place in places)  # places are masked
+
+
+def test_nested_bundles_and_folders_are_searched_and_bodies_are_not(tmp_path):
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("inner/inner.mrml", '<MRML><N name="mrn0042"/></MRML>')
+    assert findValues(_zip(tmp_path / "outer.mrb", [("o/Data/x.seq.mrb", inner.getvalue())]), VALUES)
+    folder = tmp_path / "bundle"
+    (folder / "Data").mkdir(parents=True)
+    (folder / "Data" / "Sean OBrien.nrrd").write_bytes(b"NRRD0004\n\n")
+    assert findValues(str(folder), VALUES) == ["bundle/Data/ANON^X.nrrd (name)"]
+    # A voxel body is binary data, not text a person typed: it is not searched (documented).
+    (tmp_path / "body.nrrd").write_bytes(b"NRRD0004\nencoding: raw\n\nMRN-0042 in voxels")
+    assert findValues(str(tmp_path / "body.nrrd"), VALUES) == []
+
+
+def _skipSites(monkeypatch, isSkipped):
+    """Make the live strip miss some values, as a surface we do not know yet would."""
+    real = session._sites
+    monkeypatch.setattr(session, "_sites", lambda scene: [s for s in real(scene) if not isSkipped(s)])
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_a_value_the_strip_missed_is_cleaned_from_the_output(tmp_path, monkeypatch, caplog, name):
+    sample = buildSampleScene()
+    before = LiveState(sample.scene)
+    named = sample.volumes[2]  # "<patient ID> arterial"
+    _skipSites(monkeypatch, lambda site: site.place == f"node {named.GetID()} name")
+    target = str(tmp_path / name)
+    assert saveScene(sample.scene, target, policy=POLICY)
+    assert leakScan(target, sample.phiValues) == []
+    assert "cleaned in place" in caplog.text and "1CT1" not in caplog.text
+    assert before.differences() == []
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_a_value_that_cannot_be_cleaned_fails_the_save_and_removes_the_output(tmp_path, caplog, name):
+    sample = buildSampleScene()
+    text = sample.scene.AddNewNodeByClass("vtkMRMLTextNode", "Note")
+    text.SetText("Reviewed with the patient, CompressedSamples CT1, on the phone.")  # not a surface yet (issue 9)
+    before = LiveState(sample.scene)
+    target = str(tmp_path / name)
+    assert not saveScene(sample.scene, target, policy=POLICY)
+    assert not os.path.exists(target) and os.listdir(tmp_path) == []
+    assert "was removed: patient data remained after cleaning at" in caplog.text
+    assert ".mrml" in caplog.text and "CompressedSamples" not in caplog.text
+    assert before.differences() == [] and session.activeSession(sample.scene) is None
+    assert isinstance(text, slicer.vtkMRMLTextNode) and "CompressedSamples" in text.GetText()
