@@ -1,38 +1,107 @@
-"""Stand-ins for Slicer's Save dialog and slicer.util, reproducing what the glue relies on (SLICER_NOTES §3).
+"""Stand-ins for Slicer's Save dialog, core I/O manager and slicer.util, written from Slicer's source (main, 2026):
+Base/QTGUI/qSlicerSaveDataDialog.cxx, Base/QTCore/qSlicerCoreIOManager.cxx, Modules/Loadable/Data/
+qSlicerSceneWriter.cxx and Base/Python/slicer/util.py. What they reproduce, because the glue depends on it:
 
-The dialog is a parentless QDialog named qSlicerSaveDataDialog with gridLayout, ShowMoreCheckBox (row 0, column 6),
-FileWidget (file names in column 0) and ButtonBox (Save/Cancel), whose accepted() is connected to accept() first,
-as setupUi does. accept() runs the whole save synchronously: data files first, then the scene through the core
-API (not anonymized by itself), and it can open an overwrite question in a nested event loop.
+- the dialog is a parentless QDialog named qSlicerSaveDataDialog, reused for the session, opened with exec();
+  every exec() rebuilds its table (setRowCount(0), the scene in row 0, one row per storable node);
+- columns: file name 0 (the check state selects the row), format 1, node type 5 (the scene row's item holds
+  SceneTypeRole == "Scene"); the scene file name carries its extension (.mrml, .mrb, none for a bundle);
+- the data-bundle button switches the scene format to .mrb and hides every data row (enableNodes(false));
+- ButtonBox.accepted is connected to accept() first (setupUi); accept() saves and closes only on success: data
+  rows through the I/O manager, then an overwrite question (QMessageBox.question, a nested event loop) when the
+  scene file exists, then the scene through saveNodes("SceneFile");
+- the I/O manager writes through the scene writer (chosen by suffix) and emits fileSaved(properties) after each
+  successful write, with properties["fileName"];
+- slicer.util.errorDisplay/warningDisplay run a modal box (exec), a nested event loop.
 """
 
 import os
 
-from PySide6.QtCore import QTimer
+import slicer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
     QGridLayout,
     QMessageBox,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
 )
 
-from AnonymizeOnSaveLib import saveScene
+FILE_NAME, FORMAT, NODE_NAME, NODE_TYPE = 0, 1, 4, 5
+SCENE_FORMATS = ("MRML Scene (.mrml)", "Medical Reality Bundle (.mrb)", "Slicer Data Bundle (*)")
+
+
+def writeScene(scene, fileName):
+    """qSlicerSceneWriter::write: the format by suffix; the scene moves to what it wrote; nothing is verified."""
+    folder = os.path.dirname(fileName)
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        return False
+    messages = slicer.vtkMRMLMessageCollection()
+    if fileName.lower().endswith(".mrml"):
+        scene.SetURL(fileName)
+        scene.SetRootDirectory(folder)
+        return bool(scene.Commit())
+    if fileName.lower().endswith(".mrb"):
+        scene.SetURL(fileName)
+        scene.SetRootDirectory(folder)
+        ok = bool(scene.WriteToMRB(fileName, None, messages))
+        if ok:
+            scene.SetStorableNodesModifiedSinceRead()
+        return ok
+    if os.path.isdir(fileName) and os.listdir(fileName):
+        return False
+    os.makedirs(fileName, exist_ok=True)
+    return bool(scene.SaveSceneToSlicerDataBundleDirectory(fileName, None, messages))
+
+
+class StandInIOManager(QObject):
+    """qSlicerCoreIOManager: saveNodes(fileType, properties) -> bool, then fileSaved(properties)."""
+
+    fileSaved = Signal(dict)
+
+    def __init__(self, scene):
+        super().__init__()
+        self.scene = scene
+        self.failSceneWrite = False
+
+    def saveNodes(self, fileType, properties):
+        fileName = properties.get("fileName")
+        if not fileName:
+            return False
+        if fileType == "SceneFile":
+            if self.failSceneWrite:
+                return False
+            ok = writeScene(self.scene, fileName)
+        else:
+            node = self.scene.GetNodeByID(properties["nodeID"])
+            if node.GetStorageNode() is None:
+                node.AddDefaultStorageNode()
+            storage = node.GetStorageNode()
+            storage.SetFileName(fileName)
+            ok = bool(storage.WriteData(node))
+        if ok:
+            self.fileSaved.emit(dict(properties))
+        return ok
 
 
 class StandInSaveDialog(QDialog):
-    def __init__(self, scene, folder, dataNode):
+    def __init__(self, scene, folder, ioManager):
         super().__init__(None)
-        self.scene, self.folder, self.dataNode = scene, folder, dataNode
+        self.scene, self.folder, self.ioManager = scene, folder, ioManager
         self.setObjectName("qSlicerSaveDataDialog")
         grid = QGridLayout(self)
         grid.setObjectName("gridLayout")
         showMore = QCheckBox("Show options")
         showMore.setObjectName("ShowMoreCheckBox")
         grid.addWidget(showMore, 0, 6)
-        self.fileWidget = QTableWidget(2, 7)
+        self.dataBundleButton = QPushButton("Data bundle")
+        self.dataBundleButton.setObjectName("DataBundleButton")
+        self.dataBundleButton.clicked.connect(self.saveSceneAsDataBundle)
+        grid.addWidget(self.dataBundleButton, 0, 0)
+        self.fileWidget = QTableWidget(0, 7)
         self.fileWidget.setObjectName("FileWidget")
         grid.addWidget(self.fileWidget, 1, 0, 1, 8)
         self.buttonBox = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
@@ -40,51 +109,107 @@ class StandInSaveDialog(QDialog):
         grid.addWidget(self.buttonBox, 2, 5, 1, 2)
         self.buttonBox.accepted.connect(self.accept)  # first, as setupUi connects it
         self.buttonBox.rejected.connect(self.reject)
-        self.askOverwrite = False
-        self.failSceneWrite = False
         self.accepts = 0
-        self.duringQuestion = None  # called inside the nested event loop
-        self.populate()
+        self.saves = 0
+        self.sceneFormat = 0
+        self.duringQuestion = None  # called inside the overwrite question's nested event loop
+        self.whileOpen = None  # called once the dialog's event loop runs (the user at work)
 
-    def populate(self):
-        """File names as the dialog computes them when it opens: the data file from the node's name."""
-        self.fileWidget.setItem(0, 0, QTableWidgetItem("scene.mrb"))
-        self.fileWidget.setItem(1, 0, QTableWidgetItem(self.dataNode.GetName() + ".nrrd"))
+    # --- populate ---
 
-    def fileName(self, row):
-        return self.fileWidget.item(row, 0).text()
+    def populateItems(self):
+        self.fileWidget.setRowCount(0)
+        self._addRow(self._sceneFileName(), "Scene", "Scene")
+        for index in range(self.scene.GetNumberOfNodes()):
+            node = self.scene.GetNthNode(index)
+            if node.IsA("vtkMRMLStorableNode") and not node.GetHideFromEditors() and node.GetSaveWithScene():
+                storage = node.GetStorageNode()
+                fileName = os.path.basename(storage.GetFileName() or "") if storage is not None else ""
+                self._addRow(fileName or node.GetName() + ".nrrd", node.GetName(), node.GetID())
+        self.enableNodes(self.sceneFormat == 0)
+
+    def _sceneFileName(self):
+        url = self.scene.GetURL()
+        base = os.path.splitext(os.path.basename(url))[0] if url else "2026-11-25-Scene"
+        return base + (".mrml", ".mrb", "")[self.sceneFormat]
+
+    def _addRow(self, fileName, nodeName, nodeType):
+        row = self.fileWidget.rowCount()
+        self.fileWidget.insertRow(row)
+        nameItem = QTableWidgetItem(fileName)
+        nameItem.setCheckState(Qt.Checked)
+        self.fileWidget.setItem(row, FILE_NAME, nameItem)
+        self.fileWidget.setItem(row, NODE_NAME, QTableWidgetItem(nodeName))
+        typeItem = QTableWidgetItem(nodeType)
+        typeItem.setData(Qt.UserRole, "Scene" if nodeType == "Scene" else nodeType)
+        self.fileWidget.setItem(row, NODE_TYPE, typeItem)
+
+    def saveSceneAsDataBundle(self):
+        self.sceneFormat = 1 if self.sceneFormat == 0 else 0
+        item = self.fileWidget.item(0, FILE_NAME)
+        item.setText(os.path.splitext(item.text())[0] + (".mrml", ".mrb", "")[self.sceneFormat])
+        self.enableNodes(self.sceneFormat == 0)
+
+    def enableNodes(self, enabled):
+        for row in range(1, self.fileWidget.rowCount()):
+            self.fileWidget.setRowHidden(row, not enabled)
+
+    def exec(self):
+        """qSlicerSaveDataDialog::exec: rebuild the table, then run the dialog's own event loop."""
+        self.populateItems()
+        if self.whileOpen is not None:
+            QTimer.singleShot(0, self.whileOpen)
+        return super().exec()
+
+    # --- save ---
+
+    def sceneFile(self):
+        return os.path.join(self.folder, self.fileWidget.item(0, FILE_NAME).text())
 
     def accept(self):
         self.accepts += 1
-        if self.askOverwrite:
-            box = QMessageBox(QMessageBox.Question, "Overwrite?", "The file exists. Overwrite it?")
-            box.setStandardButtons(QMessageBox.Yes | QMessageBox.No)
+        if self.save():
+            self.done(QDialog.Accepted)
 
-            def answer():
-                if self.duringQuestion:
-                    self.duringQuestion()
-                box.done(QMessageBox.Yes)
+    def save(self):
+        sceneFile = self.sceneFile()
+        if os.path.exists(sceneFile) and not self._confirmOverwrite(sceneFile):
+            return False
+        for row in range(1, self.fileWidget.rowCount()):
+            item = self.fileWidget.item(row, FILE_NAME)
+            if self.fileWidget.isRowHidden(row) or item.checkState() != Qt.Checked:
+                continue
+            properties = {"nodeID": self.fileWidget.item(row, NODE_TYPE).text()}
+            properties["fileName"] = os.path.join(self.folder, item.text())
+            if not self.ioManager.saveNodes("VolumeFile", properties):
+                return False
+        if not self.ioManager.saveNodes("SceneFile", {"fileName": sceneFile, "screenShot": None}):
+            return False
+        self.saves += 1
+        return True
 
-            QTimer.singleShot(0, answer)
-            if box.exec() != QMessageBox.Yes:
-                return
-        self.dataNode.AddDefaultStorageNode()
-        storage = self.dataNode.GetStorageNode()
-        storage.SetFileName(os.path.join(self.folder, self.fileName(1)))
-        if not storage.WriteData(self.dataNode):
-            return
-        target = os.path.join(self.folder, "missing-folder" if self.failSceneWrite else "", self.fileName(0))
-        if not saveScene(self.scene, target, anonymize=False):
-            return  # like Slicer: a failed save does not close the dialog
-        super().accept()
+    def _confirmOverwrite(self, fileName):
+        box = QMessageBox(QMessageBox.Question, "Saving file...", "The file already exists. Replace it?")
+        box.setStandardButtons(QMessageBox.Yes | QMessageBox.No)
+
+        def answer():
+            if self.duringQuestion:
+                self.duringQuestion()
+            box.done(QMessageBox.Yes)
+
+        QTimer.singleShot(0, answer)
+        return box.exec() == QMessageBox.Yes
 
 
 class StandInUtil:
-    """slicer.util with a saveScene like Slicer's: saveScene(filename, properties={}) -> bool."""
+    """slicer.util: saveScene(filename, properties={}) -> bool through the I/O manager; modal message boxes."""
 
-    def __init__(self, scene):
+    def __init__(self, scene, ioManager=None, dialog=None):
         self.scene = scene
+        self.ioManager = ioManager or StandInIOManager(scene)
+        self.dialog = dialog
         self.calls = []
+        self.boxes = []
 
     def saveScene(self, filename, properties={}):  # noqa: B006 - Slicer's own signature
         """Save the current scene.
@@ -92,4 +217,20 @@ class StandInUtil:
         Based on the extension name, different save formats are used.
         """
         self.calls.append((filename, dict(properties)))
-        return saveScene(self.scene, filename, anonymize=False)
+        properties["fileName"] = filename
+        return self.ioManager.saveNodes("SceneFile", properties)
+
+    def _messageDisplay(self, icon, text, windowTitle=None):
+        self.boxes.append((windowTitle, text))
+        box = QMessageBox(icon, windowTitle or "Slicer", text)
+        QTimer.singleShot(20, box.accept)  # the user reads it and clicks OK
+        return box.exec()
+
+    def errorDisplay(self, text, windowTitle=None, **kwargs):
+        return self._messageDisplay(QMessageBox.Critical, text, windowTitle)
+
+    def warningDisplay(self, text, windowTitle=None, **kwargs):
+        return self._messageDisplay(QMessageBox.Warning, text, windowTitle)
+
+    def openSaveDataDialog(self):
+        return self.dialog.exec() == QDialog.Accepted

@@ -1,12 +1,15 @@
-"""The Qt glue under PySide6 (offscreen), against stand-ins for Slicer's Save dialog and slicer.util.
-
-This proves the glue's logic, not its fit to the real dialog: that is what the real-Slicer tests are for.
+"""The Qt glue under PySide6 (offscreen), against stand-ins for Slicer's Save dialog, I/O manager and slicer.util
+(Testing/standIns.py, written from Slicer's source). Every dialog save runs as in Slicer: the dialog is exec()'d and
+repopulated, the user acts inside its event loop, message boxes are modal. This proves the glue's logic against
+that behaviour, not its fit to the real dialog: only a real Slicer can.
 """
 
 import inspect
 import logging
 import os
-import zipfile
+import pathlib
+import re
+from urllib.parse import unquote
 
 import pytest
 from dicomScenes import LiveState, buildSampleScene, leakScan
@@ -15,10 +18,10 @@ from qtShim import installQtShim
 qt = installQtShim()
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
-from standIns import StandInSaveDialog, StandInUtil  # noqa: E402
+from standIns import StandInIOManager, StandInSaveDialog, StandInUtil  # noqa: E402
 
 from AnonymizeOnSaveGlue import policySettings  # noqa: E402
-from AnonymizeOnSaveGlue.policySettings import ALWAYS, ASK, OFF, PolicySettings  # noqa: E402
+from AnonymizeOnSaveGlue.policySettings import EVERY_SAVE, SHARED_COPIES_ONLY, PolicySettings  # noqa: E402
 from AnonymizeOnSaveGlue.postSaveCheck import PostSaveCheck  # noqa: E402
 from AnonymizeOnSaveGlue.saveDialogHook import SaveDialogHook, findSaveDialog  # noqa: E402
 from AnonymizeOnSaveGlue.utilWrapper import wrapSaveScene  # noqa: E402
@@ -35,14 +38,6 @@ def settings(tmp_path):
     return PolicySettings(qt.QSettings(str(tmp_path / "settings.ini"), qt.QSettings.IniFormat), environment={})
 
 
-class Recorder:
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, *arguments):
-        self.calls.append(arguments)
-
-
 class Annotations:
     def __init__(self, scene):
         self.scene, self.events = scene, []
@@ -54,143 +49,243 @@ class Annotations:
         self.events.append(("restore", session.activeSession(self.scene) is None))
 
 
+class Rig:
+    """A sample scene with its save hook (disabled, as under Shared copies only), the stand-in I/O manager, dialog
+    and slicer.util, our checkbox, and the post-save check on fileSaved: wired as the module wires them."""
+
+    def __init__(self, settings, folder):
+        self.sample = buildSampleScene()
+        self.scene = self.sample.scene
+        self.folder = folder
+        self.hook = installSaveHook(self.scene)
+        self.hook.enabled = False
+        self.io = StandInIOManager(self.scene)
+        self.dialog = StandInSaveDialog(self.scene, str(folder), self.io)
+        self.util = StandInUtil(self.scene, self.io, self.dialog)
+        self.check = PostSaveCheck(self.scene, settings, self.util.warningDisplay)
+        self.io.fileSaved.connect(self.check.onFileSaved)
+        self.annotations = Annotations(self.scene)
+        self.hookUi = SaveDialogHook(
+            qt, self.dialog, self.scene, self.hook, settings, str, self.warn, self.check, self.annotations
+        )
+
+    def warn(self, title, text):
+        """AnonymizeOnSaveLogic.warn: slicer.util.errorDisplay(text, windowTitle=title)."""
+        self.util.errorDisplay(text, windowTitle=title)
+
+    def saveThroughDialog(self, bundle=True, tick=True, configure=None):
+        """Open the dialog as Slicer does and act as a user: choose the format, tick the box, click Save; after a
+        refusal or a failure the dialog stays open, and the user closes it."""
+        dialog = self.dialog
+
+        def user():
+            if bundle:
+                dialog.dataBundleButton.click()
+            if tick and self.hookUi.checkBox.isEnabled():
+                self.hookUi.checkBox.setChecked(True)
+            if configure:
+                configure(dialog)
+            dialog.buttonBox.button(qt.QDialogButtonBox.Save).click()
+            if dialog.isVisible():
+                qt.QTimer.singleShot(200, dialog.reject)
+
+        dialog.sceneFormat = 0
+        dialog.whileOpen = user
+        accepted = self.util.openSaveDataDialog()
+        QApplication.processEvents()
+        return accepted
+
+    def written(self):
+        return sorted(name for name in os.listdir(self.folder))
+
+    def close(self):
+        self.hookUi.remove()
+        self.hook.remove()
+        self.dialog.deleteLater()
+
+
 @pytest.fixture
 def rig(application, settings, tmp_path):
-    """A sample scene with its save hook, a stand-in dialog with our checkbox, and the post-save check."""
-    sample = buildSampleScene()
-    hook = installSaveHook(sample.scene)
-    hook.enabled = False  # as the module installs it under Off/Ask: only brackets enable it
-    named = sample.volumes[2]  # "<patient ID> arterial"
-    dialog = StandInSaveDialog(sample.scene, str(tmp_path), named)
-    warn, notify = Recorder(), Recorder()
-    check = PostSaveCheck(sample.scene, settings, notify)
-    annotations = Annotations(sample.scene)
-    dialogHook = SaveDialogHook(qt, dialog, sample.scene, hook, settings, str, warn, check, annotations)
-    yield sample, dialog, dialogHook, hook, warn, notify, annotations
-    dialogHook.remove()
-    hook.remove()
-    dialog.deleteLater()
+    folder = tmp_path / "out"
+    folder.mkdir()
+    made = Rig(settings, folder)
+    yield made
+    made.close()
 
 
-def _patientId(sample):
-    sh = sample.scene.GetFirstNodeByClass("vtkMRMLSubjectHierarchyNode")
-    return sh.GetItemUID(sh.GetItemParent(sh.GetItemParent(sh.GetItemByDataNode(sample.volumes[0]))), "DICOM")
-
-
-def _save(dialog):
-    dialog.buttonBox.button(qt.QDialogButtonBox.Save).click()
-    QApplication.processEvents()
-
-
-def test_the_checkbox_sits_next_to_show_options(rig, application):
-    _, dialog, dialogHook, *_ = rig
+def test_the_checkbox_sits_next_to_show_options_and_survives_repopulation(rig, application):
+    dialog, box = rig.dialog, rig.hookUi.checkBox
     grid = dialog.findChild(qt.QGridLayout, "gridLayout")
-    position = grid.getItemPosition(grid.indexOf(dialogHook.checkBox))
+    position = grid.getItemPosition(grid.indexOf(box))
     showMore = grid.getItemPosition(grid.indexOf(dialog.findChild(qt.QCheckBox, "ShowMoreCheckBox")))
     assert position[0] == showMore[0] and position[1] == showMore[1] - 1
-    assert dialogHook.checkBox.text() == "Anonymize subject hierarchy"
-    assert "session" in dialogHook.checkBox.toolTip() and "patient names" in dialogHook.checkBox.toolTip()
+    assert box.text() == "Anonymize subject hierarchy"
+    assert "working scene" in box.toolTip() and "sharing" in box.toolTip()
     assert findSaveDialog(application) is dialog
+    rig.saveThroughDialog(tick=False)
+    rig.saveThroughDialog(tick=False)  # opened twice: the table is rebuilt, the box is still ours and in place
+    assert grid.indexOf(box) >= 0 and dialog.findChild(qt.QCheckBox, "AnonymizeOnSaveCheckBox") is box
 
 
-def test_checked_save_writes_no_phi_and_restores_the_scene(rig, tmp_path):
-    sample, dialog, dialogHook, hook, warn, notify, annotations = rig
-    before = LiveState(sample.scene)
-    assert dialogHook.checkBox.isChecked()  # Ask: checked by default
-    _save(dialog)
-    assert dialog.accepts == 1 and not warn.calls and not notify.calls
-    written = os.listdir(tmp_path)
-    assert "scene.mrb" in written
-    assert leakScan(str(tmp_path / "scene.mrb"), sample.phiValues) == []
-    assert not any(value in name for name in written for value in sample.phiValues)  # the data file's name too
-    assert before.differences() == []
-    assert not hook.enabled and session.activeSession(sample.scene) is None
-    assert annotations.events == [("hide", True), ("restore", True)]  # hidden for the whole save
+def test_a_ticked_bundle_save_writes_no_phi_and_leaves_the_scene_as_it_was(rig):
+    before = LiveState(rig.scene)
+    assert not rig.hookUi.checkBox.isChecked()  # Shared copies only: every save starts plain
+    assert rig.saveThroughDialog()
+    (written,) = rig.written()
+    assert written.endswith(".mrb") and leakScan(str(rig.folder / written), rig.sample.phiValues) == []
+    assert before.differences() == [] and not rig.util.boxes
+    assert not rig.hook.enabled and session.activeSession(rig.scene) is None
+    assert rig.annotations.events == [("hide", True), ("restore", True)]  # hidden for the whole save
+    assert not rig.hookUi.checkBox.isChecked()  # the next save starts plain again
 
 
-def test_unchecked_save_is_plain(rig, tmp_path):
-    sample, dialog, dialogHook, *_ = rig
-    dialogHook.checkBox.setChecked(False)
-    _save(dialog)
-    assert leakScan(str(tmp_path / "scene.mrb"), sample.phiValues)
+def test_an_unticked_save_is_plain(rig):
+    assert rig.saveThroughDialog(tick=False)
+    (written,) = rig.written()
+    assert leakScan(str(rig.folder / written), rig.sample.phiValues)
 
 
-def test_the_bracket_holds_through_the_nested_overwrite_question(rig, tmp_path):
-    sample, dialog, *_ = rig
-    before = LiveState(sample.scene)
+def test_a_ticked_mrml_save_writes_clean_data_files_that_the_scene_refers_to(rig):
+    before = LiveState(rig.scene)
+    assert rig.saveThroughDialog(bundle=False)
+    assert leakScan(str(rig.folder), rig.sample.phiValues) == []
+    (sceneFile,) = [name for name in rig.written() if name.endswith(".mrml")]
+    text = (rig.folder / sceneFile).read_text(encoding="utf-8")
+    referenced = [unquote(name) for name in re.findall(r'fileName="([^"]+)"', text)]
+    assert referenced and all((rig.folder / name).exists() for name in referenced)
+    # As after a plain save, the storage nodes now point at the data files the dialog wrote; nothing else changed.
+    assert [difference for difference in before.differences() if difference[0] != "storage"] == []
+
+
+def test_a_ticked_mrml_save_that_would_rename_files_it_does_not_write_is_refused(rig, tmp_path):
+    volume = rig.sample.volumes[2]  # "<patient ID> arterial", saved before under that name
+    volume.AddDefaultStorageNode()
+    volume.GetStorageNode().SetFileName(str(tmp_path / f"{volume.GetName()}.nrrd"))
+    before = LiveState(rig.scene)
+    assert not rig.saveThroughDialog(bundle=False)
+    assert rig.written() == [] and before.differences() == []
+    ((title, text),) = rig.util.boxes
+    assert title == "Scene not saved" and ".mrml save cannot rename data files" in text and "1CT1" not in text
+
+
+def test_the_bracket_holds_through_the_nested_overwrite_question(rig):
+    assert rig.saveThroughDialog()
+    before = LiveState(rig.scene)
     seen = []
-    dialog.askOverwrite = True
-    dialog.duringQuestion = lambda: seen.append(session.activeSession(sample.scene) is not None)
-    _save(dialog)
+    rig.dialog.duringQuestion = lambda: seen.append(session.activeSession(rig.scene) is not None)
+    assert rig.saveThroughDialog()  # the same file again: Slicer asks whether to replace it
     assert seen == [True]  # stripped while the nested event loop ran
-    assert leakScan(str(tmp_path / "scene.mrb"), sample.phiValues) == []
-    assert before.differences() == [] and session.activeSession(sample.scene) is None
+    (written,) = rig.written()
+    assert leakScan(str(rig.folder / written), rig.sample.phiValues) == []
+    assert before.differences() == [] and session.activeSession(rig.scene) is None
 
 
-def test_a_failed_save_restores_the_scene(rig, tmp_path):
-    sample, dialog, *_ = rig
-    before = LiveState(sample.scene)
-    dialog.failSceneWrite = True
-    _save(dialog)
-    assert not os.path.exists(tmp_path / "scene.mrb")
-    assert before.differences() == [] and session.activeSession(sample.scene) is None
+def test_a_failed_save_restores_the_scene(rig):
+    before = LiveState(rig.scene)
+    rig.io.failSceneWrite = True
+    assert not rig.saveThroughDialog()
+    assert rig.written() == [] and rig.dialog.accepts == 1
+    assert before.differences() == [] and session.activeSession(rig.scene) is None
 
 
 def test_cancel_and_close_never_leave_the_scene_stripped(rig):
-    sample, dialog, dialogHook, *_ = rig
-    before = LiveState(sample.scene)
-    dialog.buttonBox.button(qt.QDialogButtonBox.Cancel).click()
-    assert dialog.accepts == 0 and before.differences() == []
+    before = LiveState(rig.scene)
+    rig.dialog.buttonBox.button(qt.QDialogButtonBox.Cancel).click()
+    assert rig.dialog.accepts == 0 and before.differences() == []
     # A bracket left open (accept() never reached) is ended when the dialog finishes.
-    dialogHook.onClicked(dialog.buttonBox.button(qt.QDialogButtonBox.Save))
-    assert session.activeSession(sample.scene) is not None
-    dialog.done(0)
-    assert session.activeSession(sample.scene) is None and before.differences() == []
+    rig.hookUi.checkBox.setChecked(True)
+    rig.hookUi.onClicked(rig.dialog.buttonBox.button(qt.QDialogButtonBox.Save))
+    assert session.activeSession(rig.scene) is not None
+    rig.dialog.done(0)
+    assert session.activeSession(rig.scene) is None and before.differences() == []
 
 
-def test_a_strip_failure_blocks_the_write_and_says_why(rig, tmp_path, monkeypatch):
-    sample, dialog, _, _, warn, *_ = rig
-    before = LiveState(sample.scene)
+def _breakTheStrip(monkeypatch, kind):
+    if kind == "strip":
 
-    def broken(scene):
-        raise RuntimeError("simulated failure")
+        def broken(scene):
+            raise RuntimeError("simulated failure")
 
-    monkeypatch.setattr(session, "_sites", broken)
-    _save(dialog)
-    assert dialog.accepts == 0 and os.listdir(tmp_path) == ["settings.ini"]
-    assert len(warn.calls) == 1 and "nothing was saved" in warn.calls[0][1]
-    assert before.differences() == []
+        monkeypatch.setattr(session, "_sites", broken)
+
+
+class RaisingWarn:
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, title, text):
+        self.calls.append((title, text))
+        raise RuntimeError("no main window")
+
+
+class SpinningWarn(RaisingWarn):
+    def __call__(self, title, text):
+        self.calls.append((title, text))
+        for _ in range(5):
+            QApplication.processEvents()
+
+
+@pytest.mark.parametrize("warnKind", ["modal errorDisplay", RaisingWarn, SpinningWarn])
+def test_a_refused_save_never_reaches_accept_whatever_the_warning_does(rig, monkeypatch, caplog, warnKind):
+    before = LiveState(rig.scene)
+    if warnKind != "modal errorDisplay":
+        rig.hookUi.warn = warnKind()
+    calls = rig.util.boxes if warnKind == "modal errorDisplay" else rig.hookUi.warn.calls
+    _breakTheStrip(monkeypatch, "strip")
+    assert not rig.saveThroughDialog()
+    assert rig.dialog.accepts == 0 and rig.written() == []
+    assert len(calls) == 1 and "nothing was saved" in calls[0][1] and before.differences() == []
+    if warnKind is RaisingWarn:
+        assert "nothing was saved" in caplog.text
     monkeypatch.undo()
-    _save(dialog)  # the button box was unblocked: the next save goes through
-    assert dialog.accepts == 1 and leakScan(str(tmp_path / "scene.mrb"), sample.phiValues) == []
+    assert rig.saveThroughDialog()  # unblocked again: the next save goes through, anonymized
+    (written,) = rig.written()
+    assert leakScan(str(rig.folder / written), rig.sample.phiValues) == []
 
 
-def test_policy_modes_and_the_remembered_state(rig, settings):
-    _, _, dialogHook, *_ = rig
-    dialogHook.checkBox.setChecked(False)  # the user unticks it under Ask: remembered
-    assert not settings.checkboxChecked()
-    settings.setMode(OFF)
-    dialogHook.refresh()
-    assert not dialogHook.checkBox.isChecked() and dialogHook.checkBox.isEnabled()
-    settings.setMode(ALWAYS)
-    dialogHook.refresh()
-    assert dialogHook.checkBox.isChecked() and not dialogHook.checkBox.isEnabled()
-    assert "Always" in dialogHook.checkBox.toolTip()
-    settings.setMode(ASK)
-    dialogHook.refresh()
-    assert dialogHook.checkBox.isChecked()  # back to Ask's default after a policy change
+def test_a_value_the_strip_missed_is_cleaned_and_the_user_told_after_the_save(rig, monkeypatch):
+    named = rig.sample.volumes[2]
+    real = session._sites
+    monkeypatch.setattr(
+        session, "_sites", lambda scene: [s for s in real(scene) if s.place != f"node {named.GetID()} name"]
+    )
+    shown = []
+    rig.check.notify = lambda message: shown.append((message, session.activeSession(rig.scene) is None))
+    assert rig.saveThroughDialog()
+    assert len(rig.written()) == 1, shown
+    (written,) = rig.written()
+    assert leakScan(str(rig.folder / written), rig.sample.phiValues) == []
+    ((message, afterTheSave),) = shown
+    assert afterTheSave and "cleaned in place" in message and "1CT1" not in message
 
 
-def test_the_environment_and_the_shared_settings_lock_always(tmp_path):
+def test_every_save_mode_ticks_and_locks_the_box(rig, settings):
+    settings.setMode(EVERY_SAVE)
+    rig.hookUi.refresh()
+    assert rig.hookUi.checkBox.isChecked() and not rig.hookUi.checkBox.isEnabled()
+    assert "Every scene save is anonymized" in rig.hookUi.checkBox.toolTip()
+    settings.setMode(SHARED_COPIES_ONLY)
+    rig.hookUi.refresh()
+    assert not rig.hookUi.checkBox.isChecked() and rig.hookUi.checkBox.isEnabled()
+
+
+def test_former_settings_map_to_the_new_modes(tmp_path):
+    user = qt.QSettings(str(tmp_path / "user.ini"), qt.QSettings.IniFormat)
+    for former, mode in (("Off", SHARED_COPIES_ONLY), ("Ask", SHARED_COPIES_ONLY), ("Always", EVERY_SAVE)):
+        user.setValue(policySettings.MODE_KEY, former)
+        assert PolicySettings(user, environment={}).mode() == mode
+
+
+def test_the_environment_and_the_shared_settings_lock_every_save(tmp_path):
     user = qt.QSettings(str(tmp_path / "user.ini"), qt.QSettings.IniFormat)
     locked = PolicySettings(user, environment={"SLICER_ANONYMIZE_ON_SAVE": "always"})
-    assert locked.mode() == ALWAYS and "SLICER_ANONYMIZE_ON_SAVE" in locked.lockReason()
+    assert locked.mode() == EVERY_SAVE and "SLICER_ANONYMIZE_ON_SAVE" in locked.lockReason()
     with pytest.raises(PermissionError):
-        locked.setMode(OFF)
+        locked.setMode(SHARED_COPIES_ONLY)
     shared = qt.QSettings(str(tmp_path / "shared.ini"), qt.QSettings.IniFormat)
-    shared.setValue(policySettings.FORCE_KEY, "Always")
+    shared.setValue(policySettings.FORCE_KEY, "EverySave")
     administered = PolicySettings(user, shared, environment={})
-    assert administered.isLocked() and administered.mode() == ALWAYS
+    assert administered.isLocked() and administered.mode() == EVERY_SAVE
     assert not PolicySettings(user, environment={}).isLocked()
 
 
@@ -212,8 +307,10 @@ def wrapped(application, settings):
     hook = installSaveHook(sample.scene)
     hook.enabled = False
     util = StandInUtil(sample.scene)
+    check = PostSaveCheck(sample.scene, settings, util.warningDisplay)
+    util.ioManager.fileSaved.connect(check.onFileSaved)
     original = util.saveScene
-    unwrap = wrapSaveScene(util, sample.scene, hook, settings)
+    unwrap = wrapSaveScene(util, sample.scene, hook, settings, check)
     yield sample, util, original, unwrap, hook
     unwrap()
     hook.remove()
@@ -230,29 +327,37 @@ def test_the_wrapper_keeps_signature_docstring_and_return_value(wrapped, tmp_pat
     assert util.saveScene == original
 
 
-def test_the_wrapper_applies_the_policy_and_explicit_requests(wrapped, settings, tmp_path, caplog):
+def test_scripted_saves_stay_plain_unless_they_ask_or_every_save_is_anonymized(wrapped, settings, tmp_path):
     sample, util, *_ = wrapped
     before = LiveState(sample.scene)
-    assert util.saveScene(str(tmp_path / "ask.mrb"))  # Ask: anonymized by default
-    assert leakScan(str(tmp_path / "ask.mrb"), sample.phiValues) == []
-    assert util.saveScene(str(tmp_path / "plain.mrb"), {"anonymize": False})
-    assert leakScan(str(tmp_path / "plain.mrb"), sample.phiValues)
-    settings.setMode(OFF)
-    assert util.saveScene(str(tmp_path / "off.mrb"))
-    assert leakScan(str(tmp_path / "off.mrb"), sample.phiValues)
+    assert util.saveScene(str(tmp_path / "scripted.mrb"))  # another extension's save: never anonymized silently
+    assert leakScan(str(tmp_path / "scripted.mrb"), sample.phiValues)
     assert util.saveScene(str(tmp_path / "asked.mrb"), {"anonymize": True})
     assert leakScan(str(tmp_path / "asked.mrb"), sample.phiValues) == []
+    settings.setMode(EVERY_SAVE)
+    assert util.saveScene(str(tmp_path / "every.mrb"))
+    assert leakScan(str(tmp_path / "every.mrb"), sample.phiValues) == []
+    assert util.saveScene(str(tmp_path / "refusedplain.mrb"), {"anonymize": False})  # not locked: allowed
     assert before.differences() == []
+
+
+def test_a_wrapped_mrml_save_refuses_to_rename_data_files(wrapped, tmp_path, caplog):
+    sample, util, *_ = wrapped
+    volume = sample.volumes[2]
+    volume.AddDefaultStorageNode()
+    volume.GetStorageNode().SetFileName(str(tmp_path / f"{volume.GetName()}.nrrd"))
+    before = LiveState(sample.scene)
+    assert util.saveScene(str(tmp_path / "scene.mrml"), {"anonymize": True}) is False
+    assert not (tmp_path / "scene.mrml").exists() and before.differences() == []
+    assert ".mrml save cannot rename data files" in caplog.text and "1CT1" not in caplog.text
 
 
 def test_the_wrapper_refuses_a_plain_save_under_a_locked_policy(wrapped, tmp_path, caplog):
     sample, _, _, _, hook = wrapped
-    import AnonymizeOnSaveGlue.utilWrapper as utilWrapper
-
     locked = PolicySettings(qt.QSettings(str(tmp_path / "l.ini"), qt.QSettings.IniFormat), environment={})
     locked.environment = {"SLICER_ANONYMIZE_ON_SAVE": "always"}
     util2 = StandInUtil(sample.scene)
-    unwrap = utilWrapper.wrapSaveScene(util2, sample.scene, hook, locked)
+    unwrap = wrapSaveScene(util2, sample.scene, hook, locked)
     try:
         with caplog.at_level(logging.ERROR):
             assert util2.saveScene(str(tmp_path / "refused.mrb"), {"anonymize": False}) is False
@@ -264,93 +369,21 @@ def test_the_wrapper_refuses_a_plain_save_under_a_locked_policy(wrapped, tmp_pat
         unwrap()
 
 
-def test_the_post_save_check_cleans_a_leaked_scene_file(application, tmp_path):
+def test_under_every_save_an_unbracketed_scene_file_is_cleaned(application, tmp_path):
     sample = buildSampleScene()
     settings = PolicySettings(
         qt.QSettings(str(tmp_path / "s.ini"), qt.QSettings.IniFormat),
         environment={"SLICER_ANONYMIZE_ON_SAVE": "always"},
     )
-    notify = Recorder()
-    check = PostSaveCheck(sample.scene, settings, notify)
-    folder = tmp_path / _patientId(sample)  # a folder named after the patient: the message must not say so
+    shown = []
+    check = PostSaveCheck(sample.scene, settings, shown.append)
+    folder = tmp_path / pathlib.Path(sample.phiValues[1])  # a folder named after the patient ID
     folder.mkdir()
     leaked = folder / "leaked.mrb"
-    assert saveScene(sample.scene, str(leaked), anonymize=False)  # a path we do not bracket
+    assert saveScene(sample.scene, str(leaked), anonymize=False)  # a path nobody brackets
     check.onFileSaved({"fileName": str(leaked), "fileType": "SceneFile"})
     assert leakScan(str(leaked), sample.phiValues) == []
-    assert len(notify.calls) == 1 and "cleaned in place" in notify.calls[0][0]
-    assert all(value not in notify.calls[0][0] for value in sample.phiValues)
-    with zipfile.ZipFile(leaked) as bundle:
-        assert bundle.testzip() is None
+    assert len(shown) == 1 and "cleaned in place" in shown[0]
+    assert all(value not in shown[0] for value in sample.phiValues)
     check.onFileSaved({"fileName": str(leaked)})  # already clean: nothing to say
-    assert len(notify.calls) == 1
-
-
-def test_a_refused_save_does_not_leave_the_post_save_check_watching(rig, monkeypatch, tmp_path):
-    sample, dialog, dialogHook, _, warn, notify, _ = rig
-    realSites, calls = session._sites, []
-
-    def failingStrip(scene):
-        calls.append(scene)
-        if len(calls) == 2:  # the first call builds the file-name matcher; the second is the strip
-            raise RuntimeError("simulated")
-        return realSites(scene)
-
-    monkeypatch.setattr(session, "_sites", failingStrip)
-    _save(dialog)
-    assert len(calls) == 2
-    assert warn.calls and not dialogHook.postSaveCheck.watching
-    monkeypatch.undo()
-    dialogHook.checkBox.setChecked(False)
-    _save(dialog)  # a plain save the user chose: it must stay plain
-    dialogHook.postSaveCheck.onFileSaved({"fileName": str(tmp_path / "scene.mrb")})
-    assert not notify.calls and leakScan(str(tmp_path / "scene.mrb"), sample.phiValues)
-
-
-class ModalWarn:
-    """slicer.util.errorDisplay: a modal box whose exec() runs a nested event loop, closed by the user."""
-
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, title, text):
-        self.calls.append((title, text))
-        box = qt.QMessageBox(qt.QMessageBox.Critical, title, text)
-        qt.QTimer.singleShot(50, box.accept)
-        box.exec()
-
-
-class RaisingWarn(ModalWarn):
-    def __call__(self, title, text):
-        self.calls.append((title, text))
-        raise RuntimeError("no main window")
-
-
-class SpinningWarn(ModalWarn):
-    def __call__(self, title, text):
-        self.calls.append((title, text))
-        for _ in range(5):
-            QApplication.processEvents()
-
-
-@pytest.mark.parametrize("warnKind", [ModalWarn, RaisingWarn, SpinningWarn])
-def test_a_refused_save_never_reaches_accept_whatever_the_warning_does(rig, tmp_path, monkeypatch, caplog, warnKind):
-    sample, dialog, dialogHook, *_ = rig
-    before = LiveState(sample.scene)
-    dialogHook.warn = warnKind()
-
-    def broken(scene):
-        raise RuntimeError("simulated failure")
-
-    monkeypatch.setattr(session, "_sites", broken)
-    _save(dialog)
-    for _ in range(20):  # let every timer and the modal box run
-        QApplication.processEvents()
-    assert dialog.accepts == 0 and os.listdir(tmp_path) == ["settings.ini"]
-    assert len(dialogHook.warn.calls) == 1 and before.differences() == []
-    assert "nothing was saved" in dialogHook.warn.calls[0][1]
-    if warnKind is RaisingWarn:
-        assert "nothing was saved" in caplog.text
-    monkeypatch.undo()
-    _save(dialog)  # unblocked again: the next save goes through, anonymized
-    assert dialog.accepts == 1 and leakScan(str(tmp_path / "scene.mrb"), sample.phiValues) == []
+    assert len(shown) == 1

@@ -1,20 +1,29 @@
-"""The anonymize-on-save policy setting: Off, Ask or Always, lockable by an administrator; and the key."""
+"""The anonymize-on-save policy setting, lockable by an administrator, and the pseudonymization key.
+
+Two modes, named for what they do:
+- SHARED_COPIES_ONLY (the default): working saves stay plain, so a scene reloaded later keeps its link to the DICOM
+  database. Anonymized files come from "Save anonymized copy for sharing...", from ticking the Save dialog's box
+  for one save (it starts unticked every time), or from a script asking for it (slicer.util.saveScene(...,
+  {"anonymize": True})). Other extensions' scripted saves are never anonymized behind their back.
+- EVERY_SAVE: every scene save is anonymized (the box is ticked and disabled); for sites where no file with patient
+  data may leave Slicer. An administrator can lock it.
+"""
 
 import os
 import secrets
 
 from AnonymizeOnSaveLib import Policy
 
-OFF, ASK, ALWAYS = "Off", "Ask", "Always"
-MODES = (OFF, ASK, ALWAYS)
+SHARED_COPIES_ONLY, EVERY_SAVE = "SharedCopiesOnly", "EverySave"
+MODES = (SHARED_COPIES_ONLY, EVERY_SAVE)
+_FORMER_MODES = {"Off": SHARED_COPIES_ONLY, "Ask": SHARED_COPIES_ONLY, "Always": EVERY_SAVE}
 PREFIX = "AnonymizeOnSave/"
 MODE_KEY = PREFIX + "Policy"
 FORCE_KEY = PREFIX + "ForcePolicy"  # set by an administrator in the shared settings file
-CHECKED_KEY = PREFIX + "SaveDialogChecked"
-CHECKED_MODE_KEY = PREFIX + "SaveDialogCheckedUnder"
 KEY_KEY = PREFIX + "Key"
 RETAIN_KEY = PREFIX + "Retain"
 ENVIRONMENT_VARIABLE = "SLICER_ANONYMIZE_ON_SAVE"
+_LOCK_VALUES = ("always", EVERY_SAVE.lower())
 
 
 def _text(value):
@@ -30,10 +39,10 @@ class PolicySettings:
         self.environment = os.environ if environment is None else environment
 
     def lockReason(self):
-        """Why the policy is forced to Always, or "" when it is not."""
-        if self.environment.get(ENVIRONMENT_VARIABLE, "").strip().lower() == "always":
-            return f"the environment variable {ENVIRONMENT_VARIABLE} is set to 'always'"
-        if self.shared is not None and _text(self.shared.value(FORCE_KEY)).strip().lower() == "always":
+        """Why every save must be anonymized, or "" when nothing forces it."""
+        if self.environment.get(ENVIRONMENT_VARIABLE, "").strip().lower() in _LOCK_VALUES:
+            return f"the environment variable {ENVIRONMENT_VARIABLE} is set to '{EVERY_SAVE}'"
+        if self.shared is not None and _text(self.shared.value(FORCE_KEY)).strip().lower() in _LOCK_VALUES:
             return "an administrator set it in the shared settings"
         return ""
 
@@ -42,35 +51,21 @@ class PolicySettings:
 
     def mode(self):
         if self.isLocked():
-            return ALWAYS
+            return EVERY_SAVE
         mode = _text(self.user.value(MODE_KEY))
-        return mode if mode in MODES else ASK
+        mode = _FORMER_MODES.get(mode, mode)
+        return mode if mode in MODES else SHARED_COPIES_ONLY
 
     def setMode(self, mode):
         if mode not in MODES:
             raise ValueError(f"unknown policy {mode!r}")
-        if self.isLocked() and mode != ALWAYS:
-            raise PermissionError("the policy is locked to Always: " + self.lockReason())
-        if mode != self.mode():
-            self.user.remove(CHECKED_MODE_KEY)  # a new policy starts from its own default
+        if self.isLocked() and mode != EVERY_SAVE:
+            raise PermissionError("every save must be anonymized: " + self.lockReason())
         self.user.setValue(MODE_KEY, mode)
 
-    def checkboxChecked(self):
-        """The Save dialog box's state: the user's last choice under the current policy, else its default."""
-        mode = self.mode()
-        if mode == ALWAYS:
-            return True
-        if _text(self.user.value(CHECKED_MODE_KEY)) == mode:
-            return _text(self.user.value(CHECKED_KEY)).lower() in ("true", "1")
-        return mode == ASK
-
-    def rememberCheckbox(self, checked):
-        self.user.setValue(CHECKED_KEY, "true" if checked else "false")
-        self.user.setValue(CHECKED_MODE_KEY, self.mode())
-
     def anonymizeByDefault(self):
-        """Whether a save that does not say anything is anonymized (headless saves cannot ask)."""
-        return self.mode() != OFF
+        """Whether a save that does not ask for anything is anonymized: only under EVERY_SAVE."""
+        return self.mode() == EVERY_SAVE
 
     def key(self):
         """The per-installation key, generated on first use; kept in the settings, never in a scene."""

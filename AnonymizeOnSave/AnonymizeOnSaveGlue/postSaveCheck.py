@@ -1,17 +1,22 @@
-"""The backstop: after a scene file meant to be anonymized is written, scan it and clean or remove it.
+"""Verification of every file a save writes, connected to qSlicerCoreIOManager::fileSaved.
 
-Catches what the brackets cannot: a save path we do not bracket, another extension's writer, code calling the I/O
-manager directly. Connected to qSlicerCoreIOManager::fileSaved, which fires inside the save, while the scene is
-still stripped; files saved inside a bracket are therefore checked when the bracket ends (flush()).
+Slicer emits fileSaved after each file a save writes (the Save dialog's data files, then the scene), while the
+bracket still holds the scene stripped: each one is searched for the session's values (the library's verify step)
+and cleaned in place, or deleted. Under Every save, a scene file written by a path nobody bracketed (another
+extension's writer, code calling the I/O manager directly) is scanned for the live scene's values and cleaned.
+Messages name files (masked) and counts, never values; inside a bracket they wait until it ends, so that no modal
+box opens in the middle of the dialog's save.
 """
 
 import os
+import shutil
 
 from AnonymizeOnSaveLib import scenePhiMatcher
 from AnonymizeOnSaveLib.sceneFiles import SceneFileError, cleanPath, scanPath
 from AnonymizeOnSaveLib.session import activeSession
+from AnonymizeOnSaveLib.verify import VerificationError
 
-from .policySettings import ALWAYS
+from .policySettings import EVERY_SAVE
 
 
 def isSceneFile(fileName):
@@ -19,31 +24,50 @@ def isSceneFile(fileName):
 
 
 class PostSaveCheck:
-    """notify(message) tells the user; messages name files and counts, never values."""
+    """notify(message) tells the user."""
 
     def __init__(self, scene, settings, notify):
         self.scene, self.settings, self.notify = scene, settings, notify
         self.watching = False
-        self.pending = []
+        self.messages = []
 
     def watch(self):
-        """Every scene file saved from now until flush() was meant to be anonymized."""
+        """Hold messages until flush(): a bracketed save is under way."""
         self.watching = True
+
+    def flush(self):
+        messages, self.messages, self.watching = self.messages, [], False
+        for message in messages:
+            self.notify(message)
+
+    def _say(self, message):
+        if self.watching:
+            self.messages.append(message)
+        else:
+            self.notify(message)
 
     def onFileSaved(self, properties):
         fileName = properties.get("fileName") if hasattr(properties, "get") else None
-        if not fileName or not isSceneFile(str(fileName)):
+        if not fileName:
             return
-        if not self.watching and self.settings.mode() != ALWAYS:
-            return
-        self.pending.append(os.path.abspath(str(fileName)))
-        if activeSession(self.scene) is None:
-            self.flush()
-
-    def flush(self):
-        pending, self.pending, self.watching = self.pending, [], False
-        for fileName in pending:
+        fileName = os.path.abspath(str(fileName))
+        session = activeSession(self.scene)
+        if session is not None:
+            self.verify(fileName, session)
+        elif self.settings.mode() == EVERY_SAVE and isSceneFile(fileName):
             self.check(fileName)
+
+    def verify(self, fileName, session):
+        """A file written while the scene was stripped: search it for the values the session replaced."""
+        shown = session.matcher().replace(fileName)
+        try:
+            found = session.verify(fileName)
+        except VerificationError as error:
+            self._say(f"{shown} was deleted: {error}.")
+            return False
+        if found:
+            self._say(f"{shown} held patient data at {found[0]}; it has been cleaned in place.")
+        return not found
 
     def check(self, fileName):
         """Scan fileName for PHI and for the values the live scene holds; clean it in place, or remove it."""
@@ -59,9 +83,9 @@ class PostSaveCheck:
                 raise SceneFileError("patient data remained after cleaning")
         except SceneFileError as error:
             _remove(fileName)
-            self.notify(f"{shown} was written with patient data and could not be cleaned ({error}); it was deleted.")
+            self._say(f"{shown} was written with patient data and could not be cleaned ({error}); it was deleted.")
             return False
-        self.notify(
+        self._say(
             f"{shown} was written with {len(result.findings)} patient data value(s) by a save that was not "
             "anonymized; it has been cleaned in place."
         )
@@ -69,8 +93,6 @@ class PostSaveCheck:
 
 
 def _remove(path):
-    import shutil
-
     if os.path.isdir(path):
         shutil.rmtree(path, ignore_errors=True)
     elif os.path.exists(path):

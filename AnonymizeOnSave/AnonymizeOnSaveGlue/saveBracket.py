@@ -7,11 +7,13 @@ class SaveBracket:
     """One anonymized save: begin() strips (or raises AnonymizationError, the scene untouched), end() restores.
 
     hook: the scene's SaveHook; it is enabled only inside the bracket (it stays enabled under Always).
-    postSaveCheck: told to watch the files saved inside the bracket, and to check them once the scene is restored.
+    postSaveCheck: verifies each file saved inside the bracket; its messages wait until the bracket ends.
+    target: the scene file the save writes, as far as the caller knows it (its kind decides the .mrml rule).
     """
 
-    def __init__(self, scene, hook, policy, postSaveCheck=None):
+    def __init__(self, scene, hook, policy, postSaveCheck=None, target=None):
         self.scene, self.hook, self.policy, self.postSaveCheck = scene, hook, policy, postSaveCheck
+        self.target = target
         self.active = False
         self._wasEnabled = None
 
@@ -19,15 +21,16 @@ class SaveBracket:
         self._wasEnabled = self.hook.enabled
         self.hook.enabled = True
         self.hook.policy = self.policy
+        self.hook.target = self.target
         self.hook.lastError = None
+        if self.postSaveCheck is not None:
+            self.postSaveCheck.watch()
         self.scene.StartState(self.scene.SaveState)
         self.active = True
         error = self.hook.lastError
         if error is not None:
             self.end()
             raise AnonymizationError(str(error))
-        if self.postSaveCheck is not None:
-            self.postSaveCheck.watch()
 
     def end(self):
         if not self.active:
@@ -35,5 +38,6 @@ class SaveBracket:
         self.active = False
         self.scene.EndState(self.scene.SaveState)
         self.hook.enabled = self._wasEnabled
-        if self.postSaveCheck is not None and self.postSaveCheck.watching:
+        self.hook.target = None
+        if self.postSaveCheck is not None:
             self.postSaveCheck.flush()

@@ -10,11 +10,12 @@ import logging
 
 from AnonymizeOnSaveLib import AnonymizationError, scenePhiMatcher
 
-from .policySettings import ALWAYS
+from .policySettings import EVERY_SAVE
 from .saveBracket import SaveBracket
 
 DIALOG_NAME = "qSlicerSaveDataDialog"
 FILE_NAME_COLUMN = 0  # qSlicerSaveDataDialogPrivate::FileNameColumn
+NODE_TYPE_COLUMN = 5  # NodeTypeColumn; the scene row's item there has SceneTypeRole (Qt::UserRole) == "Scene"
 CHECKBOX_ROW, CHECKBOX_COLUMN = 0, 5  # left of ShowMoreCheckBox (row 0, column 6 in qSlicerSaveDataDialog.ui)
 
 
@@ -53,36 +54,28 @@ class SaveDialogHook:
         self.checkBox.setObjectName("AnonymizeOnSaveCheckBox")
         grid.addWidget(self.checkBox, CHECKBOX_ROW, CHECKBOX_COLUMN)
         self.refresh()
-        self.checkBox.toggled.connect(self.onToggled)
         self.buttonBox.clicked.connect(self.onClicked)
         self.buttonBox.accepted.connect(self.endSave)
         self.buttonBox.rejected.connect(self.endSave)
         dialog.finished.connect(self.endSave)
 
     def refresh(self):
-        """Show the policy: checked by default under Ask, locked checked under Always."""
-        self._refreshing = True
-        try:
-            always = self.settings.mode() == ALWAYS
-            self.checkBox.setChecked(self.settings.checkboxChecked())
-            self.checkBox.setEnabled(not always)
-            if always:
-                reason = self.settings.lockReason() or self.tr("the AnonymizeOnSave policy is set to Always")
-                self.checkBox.setToolTip(self.tr("Every scene save is anonymized: ") + reason)
-            else:
-                self.checkBox.setToolTip(
-                    self.tr(
-                        "Write the scene without patient names, IDs, birth dates, study and series details, DICOM "
-                        "UIDs and dates (and any node or file name holding them). The data in this session is "
-                        "not changed: it is put back right after saving, with its link to the DICOM database."
-                    )
+        """Show the policy: ticked and disabled when every save is anonymized, else unticked (one save at a time)."""
+        everySave = self.settings.mode() == EVERY_SAVE
+        self.checkBox.setChecked(everySave)
+        self.checkBox.setEnabled(not everySave)
+        if everySave:
+            reason = self.settings.lockReason() or self.tr("the Anonymize On Save policy is 'Every save'")
+            self.checkBox.setToolTip(self.tr("Every scene save is anonymized: ") + reason)
+        else:
+            self.checkBox.setToolTip(
+                self.tr(
+                    "Write this save without patient names, IDs, birth dates, study and series details, DICOM UIDs "
+                    "and dates (and any node or file name holding them). The session is not changed. Do not tick "
+                    "it for your working scene: a scene saved anonymized loses its link to the DICOM database. "
+                    "To share, use File > Save anonymized copy for sharing."
                 )
-        finally:
-            self._refreshing = False
-
-    def onToggled(self, checked):
-        if not self._refreshing:
-            self.settings.rememberCheckbox(bool(checked))
+            )
 
     def remove(self):
         self.endSave()
@@ -134,12 +127,23 @@ class SaveDialogHook:
         if self.annotations is not None:
             self.annotations.hide()
             self._hidden = True
-        self.bracket = SaveBracket(self.scene, self.hook, policy, self.postSaveCheck)
+        self.bracket = SaveBracket(self.scene, self.hook, policy, self.postSaveCheck, target=self._sceneFileName())
         try:
             self.bracket.begin()
         except AnonymizationError:
             self.bracket = None
             raise
+
+    def _sceneFileName(self):
+        """The scene row's file name ("Scene.mrml", "Scene.mrb", a bundle folder's name), or None."""
+        if self.fileWidget is None:
+            return None
+        for row in range(qtProperty(self.fileWidget, "rowCount")):
+            typeItem = self.fileWidget.item(row, NODE_TYPE_COLUMN)
+            if typeItem is not None and typeItem.data(self.qt.Qt.UserRole) == "Scene":
+                nameItem = self.fileWidget.item(row, FILE_NAME_COLUMN)
+                return nameItem.text() if nameItem is not None else None
+        return None
 
     def _cleanFileNames(self, policy):
         """Data files are named after nodes ("MRN123 arterial.nrrd"): no written file name may carry PHI."""
@@ -155,10 +159,12 @@ class SaveDialogHook:
                     item.setText(clean)
 
     def endSave(self, *arguments):
+        """End any bracket still open; the box is unticked again, so the next save starts plain."""
         bracket, self.bracket = self.bracket, None
         if bracket is not None:
             bracket.end()
         self._restoreAnnotations()
+        self.refresh()
 
     def _restoreAnnotations(self):
         if self._hidden:

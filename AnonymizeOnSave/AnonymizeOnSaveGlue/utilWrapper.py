@@ -27,7 +27,7 @@ def wrapSaveScene(util, scene, hook, settings, postSaveCheck=None):
             return False
         if not (settings.anonymizeByDefault() if requested is None else requested):
             return original(filename, properties)
-        bracket = SaveBracket(scene, hook, settings.policy(), postSaveCheck)
+        bracket = SaveBracket(scene, hook, settings.policy(), postSaveCheck, target=str(filename))
         try:
             bracket.begin()
         except AnonymizationError as error:

@@ -20,6 +20,7 @@ _LAZY = {
     "installSaveHook": "saveHook",
     "SaveHook": "saveHook",
     "saveScene": "sceneWriter",
+    "saveSharedCopy": "sharedCopy",
 }
 
 __all__ = [

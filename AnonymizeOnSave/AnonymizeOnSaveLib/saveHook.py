@@ -6,8 +6,10 @@ slicer.util.saveScene wrappers do. VTK emits them for the outermost bracket only
 """
 
 import logging
+import os
 
-from .session import AnonymizationError, AnonymizationSession, RestoreError, activeSession
+from .session import MRML, AnonymizationError, AnonymizationSession, RestoreError, activeSession, sceneFileKind
+from .verify import VerificationError
 
 _hooks = {}  # scene pointer -> hooks installed on it
 
@@ -19,13 +21,18 @@ class SaveHook:
     """Strips PHI when a save starts and restores it when the save ends.
 
     enabled: when False the hook does nothing. policy: the Policy to apply (None: the default policy).
-    lastError: the error of the last save's strip (the caller must then not write), or of its restore.
+    target: the file the next save writes, when whoever brackets it knows (else the scene's URL is assumed): a
+    .mrml target refuses to rename data files, as the .mrml cannot rename the files it refers to; an absolute
+    target is verified (verify.py) when the save ends, before anything is restored.
+    lastError: the error of the last save's strip (the caller must then not write), of its verification (the output
+    was removed) or of its restore.
     """
 
     def __init__(self, scene, policy=None):
         self.scene = scene
         self.policy = policy
         self.enabled = True
+        self.target = None
         self.lastReport = None
         self.lastError = None
         self._session = None
@@ -43,7 +50,8 @@ class SaveHook:
         self.lastError = None
         if not self.enabled or activeSession(self.scene) is not None:
             return
-        session = AnonymizationSession(self.scene, self.policy)
+        target = self.target or self.scene.GetURL() or ""
+        session = AnonymizationSession(self.scene, self.policy, refuseFileRenames=sceneFileKind(target) == MRML)
         try:
             self.lastReport = session.strip()
             self._session = session
@@ -55,6 +63,13 @@ class SaveHook:
         session, self._session = self._session, None
         if session is None:
             return
+        target = self.target
+        if target and os.path.isabs(target):
+            try:
+                session.verify(target)
+            except VerificationError as error:
+                self.lastError = error
+                logging.error("AnonymizeOnSave: the saved scene was removed: %s", error)
         try:
             session.restore()
         except RestoreError as error:

@@ -7,29 +7,31 @@ import tempfile
 
 from .audit import appendAuditRecord, auditLogPath
 from .saveHook import hookErrors
-from .session import AnonymizationError, AnonymizationSession, RestoreError, activeSession
-from .verify import VerificationError, verifyOutput
-
-MRML, MRB, DIRECTORY = "mrml", "mrb", "directory"
-
-
-def sceneFileKind(fileName):
-    """mrml, mrb or directory, chosen by the file name as qSlicerSceneWriter does."""
-    suffix = os.path.splitext(fileName)[1].lower()
-    return {".mrml": MRML, ".mrb": MRB}.get(suffix, DIRECTORY)
+from .session import (
+    DIRECTORY,
+    MRB,
+    MRML,
+    AnonymizationError,
+    AnonymizationSession,
+    RestoreError,
+    activeSession,
+    sceneFileKind,
+)
+from .verify import VerificationError
 
 
 class _SaveFailed(Exception):
     """The reason a save failed, for the log."""
 
 
-def saveScene(scene, fileName, anonymize=True, policy=None):
+def saveScene(scene, fileName, anonymize=True, policy=None, markSaved=True):
     """Write scene to fileName (.mrml, .mrb, or any other name: a directory bundle). Returns True on success.
 
     With anonymize, the scene holds no PHI while it is written and is restored afterwards; if it cannot be
     anonymized nothing is written. What was written is then searched for every value the scene was stripped of
     (verify.py) and cleaned, or removed and the save failed. Every failure is logged with its cause and returns
-    False.
+    False. markSaved=False: an .mrb save does not mark the data nodes as modified afterwards, as Slicer's scene
+    writer does for a save of the working scene (a copy leaves their saved state to its caller).
     """
     fileName = os.path.abspath(os.fspath(fileName))
     kind = sceneFileKind(fileName)
@@ -51,7 +53,7 @@ def saveScene(scene, fileName, anonymize=True, policy=None):
             if matcher.contains(os.path.basename(fileName)):
                 # The name is written too (an MRB's folder and scene inside are named after it).
                 raise _SaveFailed("the file name holds patient data; choose another name, nothing was written")
-        _bracketedWrite(scene, fileName, kind)
+        _bracketedWrite(scene, fileName, kind, markSaved)
         saved = True
         if session is not None and auditLogPath():
             appendAuditRecord(fileName, session.policy, session.report, matcher)
@@ -82,7 +84,7 @@ def _checkTarget(fileName, kind):
             raise _SaveFailed("the directory is not empty; choose an empty directory")
 
 
-def _bracketedWrite(scene, fileName, kind):
+def _bracketedWrite(scene, fileName, kind, markSaved=True):
     """Write with StartState/EndState(SaveState) around it, so every save hook sees the save. What a failed
     write created is removed."""
     existed = os.path.exists(fileName)
@@ -91,7 +93,10 @@ def _bracketedWrite(scene, fileName, kind):
         errors = hookErrors(scene)
         if errors:
             raise _SaveFailed(f"anonymization failed, nothing was written: {errors[0]}")
-        {MRML: _writeMrml, MRB: _writeMrb, DIRECTORY: _writeDirectory}[kind](scene, fileName)
+        if kind == MRB:
+            _writeMrb(scene, fileName, markSaved)
+        else:
+            {MRML: _writeMrml, DIRECTORY: _writeDirectory}[kind](scene, fileName)
         written = os.path.join(fileName, os.path.basename(fileName) + ".mrml") if kind == DIRECTORY else fileName
         if not os.path.isfile(written) or os.path.getsize(written) == 0:
             raise _SaveFailed("the writer reported success but wrote no scene file")
@@ -109,17 +114,21 @@ def _verify(scene, fileName, kind):
     session = activeSession(scene)
     if session is None:
         return
-    written = [fileName]
-    if kind == MRML:  # Commit writes hidden nodes' data next to the scene (vtkMRMLScene::SavePrivateStorableNodes)
-        private = os.path.splitext(fileName)[0] + "_Private"
-        written += [private] if os.path.isdir(private) else []
-    for path in written:
+    for path in writtenPaths(fileName, kind):
         try:
-            found = verifyOutput(path, session.knownValues(), session.policy)
+            found = session.verify(path)
         except VerificationError as error:
             raise _SaveFailed(f"the written file was removed: {error}") from None
         if found:
             logging.warning("Patient data written at %s was cleaned in place", found[0])
+
+
+def writtenPaths(fileName, kind=None):
+    """What a scene save to fileName writes: the file or bundle, and for .mrml the folder Commit writes hidden
+    nodes' data to (vtkMRMLScene::SavePrivateStorableNodes)."""
+    kind = kind or sceneFileKind(fileName)
+    private = os.path.splitext(fileName)[0] + "_Private"
+    return [fileName, private] if kind == MRML and os.path.isdir(private) else [fileName]
 
 
 def _remove(path):
@@ -152,7 +161,7 @@ def _writeMrml(scene, fileName):
     _raiseOnErrors(scene.Commit(None, messages), messages, "writing the scene")
 
 
-def _writeMrb(scene, fileName):
+def _writeMrb(scene, fileName, markSaved=True):
     """Like qSlicerSceneWriter::writeToMRB; the bundle is written in a temporary folder under its final name
     (the name of the scene inside comes from it) and moved into place."""
     parent = os.path.dirname(fileName)
@@ -167,7 +176,8 @@ def _writeMrb(scene, fileName):
             os.replace(temporary, fileName)
     finally:
         shutil.rmtree(workDirectory, ignore_errors=True)
-    scene.SetStorableNodesModifiedSinceRead()
+    if markSaved:
+        scene.SetStorableNodesModifiedSinceRead()
 
 
 def _writeDirectory(scene, fileName):

@@ -13,11 +13,15 @@ held events stay pending on those nodes, as VTK keeps them, until their next End
 """
 
 import contextlib
+import os
 
 from . import profile
 from .planner import changedValues, matcherForChanges, planChanges, textMatcherFor
 from .policy import defaultPolicy
 from .report import Report
+from .verify import verifyOutput
+
+MRML, MRB, DIRECTORY = "mrml", "mrb", "directory"
 
 _activeSessions = {}  # scene pointer -> the session that has it stripped
 _lastReports = {}  # scene pointer -> the Report of the scene's last strip
@@ -29,6 +33,12 @@ class AnonymizationError(RuntimeError):
 
 class RestoreError(RuntimeError):
     """Some values could not be put back; the message names their places, never their values."""
+
+
+def sceneFileKind(fileName):
+    """mrml, mrb or directory, chosen by the file name as qSlicerSceneWriter does."""
+    suffix = os.path.splitext(fileName)[1].lower()
+    return {".mrml": MRML, ".mrb": MRB}.get(suffix, DIRECTORY)
 
 
 def _sceneKey(scene):
@@ -66,6 +76,7 @@ class AnonymizationSession:
         self.policy = policy or defaultPolicy()
         self.refuseFileRenames = refuseFileRenames
         self.report = None
+        self.verified = set()  # paths already searched for this session's values
         self._applied = []
         self._changes = []
 
@@ -86,7 +97,7 @@ class AnonymizationSession:
                 )
         applied = []
         try:
-            with _eventsHeld(changes):
+            with eventsHeld(_nodesOf(changes)):
                 for change in changes:
                     change.site.handle.write(change.value)
                     applied.append(change)
@@ -113,6 +124,15 @@ class AnonymizationSession:
         """(original, replacement, category) of the values this session replaced, to search written files for."""
         return changedValues(self._changes)
 
+    def verify(self, path):
+        """Search what a save wrote at path for this session's values and clean it (verify.verifyOutput), once per
+        path. Returns the places found before cleaning; raises VerificationError with the output removed."""
+        path = os.path.abspath(path)
+        if path in self.verified or not os.path.lexists(path):
+            return []
+        self.verified.add(path)
+        return verifyOutput(path, self.knownValues(), self.policy)
+
     def restore(self):
         """Put back every value we replaced. Raises RestoreError naming the places that failed."""
         _activeSessions.pop(_sceneKey(self.scene), None)
@@ -121,7 +141,7 @@ class AnonymizationSession:
     def _restoreApplied(self):
         applied, self._applied = self._applied, []
         failed = []
-        with _eventsHeld(applied):
+        with eventsHeld(_nodesOf(applied)):
             self._restoreEach(applied, failed)
         if failed:
             raise RestoreError(f"{len(failed)} value(s) could not be restored, first at {failed[-1]}")
@@ -140,15 +160,20 @@ class AnonymizationSession:
                 failed.append(change.site.place)
 
 
-@contextlib.contextmanager
-def _eventsHeld(changes):
-    """Hold the modified events (and modification times) of the nodes the changes write to."""
+def _nodesOf(changes):
+    """The distinct MRML nodes the changes write to."""
     nodes = {}
     for change in changes:
         node = getattr(change.site.handle, "node", None)
         if node is not None:
             nodes.setdefault(node.__this__, node)  # IDs repeat across a sequence's own scene
-    held = [(node, node.GetDisableModifiedEvent()) for node in nodes.values()]
+    return list(nodes.values())
+
+
+@contextlib.contextmanager
+def eventsHeld(nodes):
+    """Hold the modified events (and so the modification times) of nodes while the block changes them."""
+    held = [(node, node.GetDisableModifiedEvent()) for node in nodes]
     for node, _ in held:
         node.SetDisableModifiedEvent(1)
     try:
