@@ -16,11 +16,11 @@ from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModuleWidget,
 )
 
-from AnonymizeOnSaveGlue.policySettings import ALWAYS, ASK, MODES, OFF, PolicySettings
+from AnonymizeOnSaveGlue.policySettings import EVERY_SAVE, MODES, SHARED_COPIES_ONLY, PolicySettings
 from AnonymizeOnSaveGlue.postSaveCheck import PostSaveCheck
 from AnonymizeOnSaveGlue.saveDialogHook import SaveDialogHook, findSaveDialog
 from AnonymizeOnSaveGlue.utilWrapper import wrapSaveScene
-from AnonymizeOnSaveLib import installSaveHook, lastReport, setAuditLog
+from AnonymizeOnSaveLib import installSaveHook, lastReport, saveSharedCopy, setAuditLog
 from AnonymizeOnSaveLib.sceneFiles import SceneFileError, cleanPath, scanPath
 
 #
@@ -43,7 +43,15 @@ class AnonymizeOnSave(ScriptedLoadableModule):
             "were already saved."
         )
         self.parent.acknowledgementText = _("Uses the DICOM PS3.15 Basic Application Level Confidentiality Profile.")
-        slicer.app.connect("startupCompleted()", lambda: AnonymizeOnSaveLogic.instance().install())
+        # At startup, modules are created before the main window: install once startup completes. A module loaded
+        # later (enabled in the settings, the Extension Wizard) never sees that signal: install right away.
+        slicer.app.connect("startupCompleted()", installLogic)
+        if slicer.util.mainWindow() is not None and slicer.util.mainWindow().isVisible():
+            qt.QTimer.singleShot(0, installLogic)
+
+
+def installLogic():
+    AnonymizeOnSaveLogic.instance().install()
 
 
 #
@@ -104,14 +112,19 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
             return
         scene = slicer.mrmlScene
         self.hook = installSaveHook(scene, self.settings.policy())
-        self.hook.enabled = self.settings.mode() == ALWAYS
+        self.hook.enabled = self.settings.mode() == EVERY_SAVE
         settingsFolder = os.path.dirname(slicer.app.slicerUserSettingsFilePath)
         setAuditLog(os.path.join(settingsFolder, "AnonymizeOnSave-audit.jsonl"))
         self.postSaveCheck = PostSaveCheck(scene, self.settings, self.notify)
         slicer.app.coreIOManager().connect("fileSaved(qSlicerIO::IOProperties)", self.postSaveCheck.onFileSaved)
         self._unwrap = wrapSaveScene(slicer.util, scene, self.hook, self.settings, self.postSaveCheck)
         dialog = findSaveDialog(slicer.app)
-        if dialog is not None:
+        if dialog is None:
+            logging.warning(
+                "AnonymizeOnSave: Slicer's Save dialog was not found (is the Data module disabled?): the dialog has no "
+                "'Anonymize subject hierarchy' box; slicer.util.saveScene and the shared copy still work."
+            )
+        else:
             try:
                 self.dialogHook = SaveDialogHook(
                     qt, dialog, scene, self.hook, self.settings, _, self.warn, self.postSaveCheck, CornerAnnotations()
@@ -120,6 +133,7 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
                 logging.error("AnonymizeOnSave: no checkbox in the Save dialog: %s", error)
         if not slicer.app.commandOptions().noMainWindow:
             slicer.app.settingsDialog().addPanel(_("Anonymize On Save"), AnonymizeOnSaveSettingsPanel(self))
+            self.shareAction = addShareAction(self)
         slicer.app.connect("aboutToQuit()", self.uninstall)
         self.installed = True
 
@@ -131,6 +145,9 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
             self.dialogHook.remove()
             self.dialogHook = None
         slicer.app.coreIOManager().disconnect("fileSaved(qSlicerIO::IOProperties)", self.postSaveCheck.onFileSaved)
+        if getattr(self, "shareAction", None) is not None:
+            self.shareAction.parent().removeAction(self.shareAction)
+            self.shareAction = None
         self._unwrap()
         self.hook.remove()
         setAuditLog(None)
@@ -143,13 +160,38 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
     def policyChanged(self):
         if self.hook is not None:
             self.hook.policy = self.settings.policy()
-            self.hook.enabled = self.settings.mode() == ALWAYS
+            self.hook.enabled = self.settings.mode() == EVERY_SAVE
         if self.dialogHook is not None:
             self.dialogHook.refresh()
 
     def lastSaveSummary(self):
         report = lastReport(slicer.mrmlScene)
         return report.summaryLines() if report is not None else []
+
+    def saveSharedCopy(self, path):
+        """An anonymized, verified .mrb of the scene for sharing; the working scene keeps its files. Returns the
+        report's lines, or None when nothing was written (the cause is logged)."""
+        if not saveSharedCopy(slicer.mrmlScene, path, policy=self.settings.policy()):
+            return None
+        return self.lastSaveSummary()
+
+    def shareInteractively(self, parent=None):
+        """Ask for a .mrb name, write the shared copy, and say what was replaced."""
+        path = qt.QFileDialog.getSaveFileName(
+            parent or slicer.util.mainWindow(), _("Save anonymized copy for sharing"), "", _("Bundles (*.mrb)")
+        )
+        if not path:
+            return
+        if not path.lower().endswith(".mrb"):
+            path += ".mrb"
+        lines = self.saveSharedCopy(path)
+        if lines is None:
+            self.warn(_("Copy not saved"), _("The anonymized copy could not be written; see the log for the cause."))
+        else:
+            slicer.util.infoDisplay(
+                _("Anonymized copy written and checked: {path}\n").format(path=path) + "\n".join(lines),
+                windowTitle=_("Anonymize On Save"),
+            )
 
     def scanFile(self, path):
         return scanPath(path, self.settings.policy())
@@ -196,16 +238,55 @@ class AnonymizeOnSaveSettingsPanel(ctk.ctkSettingsPanel):
             self.logic.policyChanged()
 
 
+POLICY_LABELS = {
+    SHARED_COPIES_ONLY: _("Shared copies only (working saves stay plain)"),
+    EVERY_SAVE: _("Every save (working scenes lose their DICOM link)"),
+}
+POLICY_TOOLTIPS = {
+    SHARED_COPIES_ONLY: _(
+        "Your saves are written as they are, so a scene you reload keeps its link to the DICOM database. Share with "
+        "File > Save anonymized copy for sharing, or tick 'Anonymize subject hierarchy' in the Save dialog for one "
+        "save. Scripts and other extensions save plainly unless they ask for anonymization."
+    ),
+    EVERY_SAVE: _(
+        "Every scene save is anonymized, from the Save dialog, scripts and other extensions alike. Reloading a "
+        "scene saved this way does not link it back to the DICOM database."
+    ),
+}
+
+
+def addShareAction(logic):
+    """File > Save anonymized copy for sharing..., placed after Slicer's Save action (as SampleData places its own)."""
+    try:
+        fileMenu = slicer.util.lookupTopLevelWidget("FileMenu")
+    except RuntimeError:
+        logging.warning("AnonymizeOnSave: no File menu; the shared copy is in the module panel")
+        return None
+    action = qt.QAction(_("Save anonymized copy for sharing..."), fileMenu)
+    action.setObjectName("AnonymizeOnSaveShareAction")
+    action.toolTip = POLICY_TOOLTIPS[SHARED_COPIES_ONLY]
+    action.connect("triggered()", lambda: logic.shareInteractively())
+    actions = fileMenu.actions()
+    saveIndex = next((i for i, a in enumerate(actions) if a.objectName == "FileSaveSceneAction"), None)
+    if saveIndex is not None and saveIndex + 1 < len(actions):
+        fileMenu.insertAction(actions[saveIndex + 1], action)
+    else:
+        fileMenu.addAction(action)
+    return action
+
+
 def policyComboBox(logic):
-    """Off / Ask / Always; disabled, with the reason, when an administrator locked it."""
+    """The two modes, each explained; disabled, with the reason, when an administrator locked it."""
     comboBox = qt.QComboBox()
-    labels = {OFF: _("Off (box unchecked)"), ASK: _("Ask (box checked)"), ALWAYS: _("Always")}
     for mode in MODES:
-        comboBox.addItem(labels[mode], mode)
+        comboBox.addItem(POLICY_LABELS[mode], mode)
+        comboBox.setItemData(MODES.index(mode), POLICY_TOOLTIPS[mode], qt.Qt.ToolTipRole)
     comboBox.currentIndex = MODES.index(logic.settings.mode())
     reason = logic.settings.lockReason()
     comboBox.enabled = not reason
-    comboBox.toolTip = _("Locked to Always: ") + reason if reason else _("Whether scene saves are anonymized.")
+    comboBox.toolTip = (
+        _("Every save must be anonymized: ") + reason if reason else POLICY_TOOLTIPS[logic.settings.mode()]
+    )
     comboBox.connect("currentIndexChanged(int)", lambda index: logic.setMode(MODES[index]))
     return comboBox
 
@@ -223,6 +304,7 @@ class AnonymizeOnSaveWidget(ScriptedLoadableModuleWidget):
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         self.ui.policyLayout.addWidget(policyComboBox(self.logic))
+        self.ui.shareButton.connect("clicked()", lambda: self.logic.shareInteractively(self.parent))
         self.ui.scanButton.connect("clicked()", self.onScan)
         self.ui.cleanButton.connect("clicked()", self.onClean)
         self.ui.progressBar.hide()
@@ -298,6 +380,8 @@ class AnonymizeOnSaveTest(ScriptedLoadableModuleTest):
         self.test_saveDialogIsAnonymized()
         self.setUp()
         self.test_lockedPolicyRefusesPlainSaves()
+        self.setUp()
+        self.test_sharedCopyLeavesTheWorkingSceneAlone()
 
     def loadSample(self):
         """Import pydicom's CT sample into a temporary DICOM database and load it, as a user would."""
@@ -374,3 +458,14 @@ class AnonymizeOnSaveTest(ScriptedLoadableModuleTest):
             self.assertFalse(os.path.exists(path))
         finally:
             del os.environ["SLICER_ANONYMIZE_ON_SAVE"]
+
+    def test_sharedCopyLeavesTheWorkingSceneAlone(self):
+        values = self.loadSample()
+        working = os.path.join(self.folder, "working.mrb")
+        self.assertTrue(slicer.util.saveScene(working))  # a working save: plain under the default policy
+        url, before = slicer.mrmlScene.GetURL(), self.sceneState()
+        path = os.path.join(self.folder, "shared.mrb")
+        self.assertIsNotNone(self.logic.saveSharedCopy(path))
+        self.assertNoPHI(path, values)
+        self.assertEqual((slicer.mrmlScene.GetURL(), self.sceneState()), (url, before))
+        self.assertFalse(slicer.mrmlScene.GetModifiedSinceRead())

@@ -16,11 +16,37 @@ def test_the_ui_file_has_every_widget_the_module_uses():
     assert used and used <= names, used - names
 
 
-def test_the_extension_description_has_what_the_index_needs():
-    description = (ROOT / "AnonymizeOnSave.s4ext").read_text()
-    keys = {line.split()[0] for line in description.splitlines() if line.strip() and not line.startswith("#")}
-    assert {"scm", "scmurl", "scmrevision", "depends", "homepage", "contributors", "category", "iconurl"} <= keys
-    assert {"status", "description", "screenshoturls", "enabled", "build_subdirectory"} <= keys
+# Schemas/slicer-extension-catalog-entry-schema-v1.0.2.json (Slicer, read by the Extensions Index since 5.8):
+# "required": ["$schema", "category", "scm_url"], "additionalProperties": false, and these property types.
+CATALOG_SCHEMA = (
+    "https://raw.githubusercontent.com/Slicer/Slicer/main/Schemas/slicer-extension-catalog-entry-schema-v1.0.2.json#"
+)
+CATALOG_REQUIRED = {"$schema", "category", "scm_url"}
+CATALOG_TYPES = {
+    "$schema": str,
+    "category": str,
+    "scm_url": str,
+    "scm_revision": str,
+    "scm_type": str,
+    "build_dependencies": list,
+    "dicom_support_rule": str,
+    "build_subdirectory": str,
+    "enabled": bool,
+    "tier": int,
+}
+
+
+def test_the_catalog_entry_follows_the_extension_catalog_schema():
+    import json
+
+    assert not (ROOT / "AnonymizeOnSave.s4ext").exists()  # no longer read since Slicer 5.8
+    entry = json.loads((ROOT / "AnonymizeOnSave.json").read_text(encoding="utf-8"))
+    assert CATALOG_REQUIRED <= set(entry) <= set(CATALOG_TYPES)
+    assert all(isinstance(entry[key], CATALOG_TYPES[key]) for key in entry)
+    assert entry["$schema"] == CATALOG_SCHEMA
+    assert entry.get("scm_type", "git") in ("git", "local") and 1 <= entry.get("tier", 1) <= 5
+    assert all(isinstance(name, str) for name in entry.get("build_dependencies", []))
+    assert entry["scm_url"].endswith(".git") and entry["category"] in (ROOT / "CMakeLists.txt").read_text()
     assert (MODULE / "Resources" / "Icons" / "AnonymizeOnSave.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
