@@ -151,3 +151,8 @@ def test_one_character_of_a_cjk_name_is_never_matched_alone():
         [("Yamada^Tarou=山田^太郎", NAME, profile.NAMES), ("Hong^Gildong=홍^길동", NAME, profile.NAMES)]
     )
     assert matcher.replace("田中 홍수 山") == "田中 홍수 山"
+
+
+def test_a_description_is_found_in_a_node_name_as_slicer_cleans_it():
+    matcher = PhiTextMatcher([("CT ABD W/CONTRAST *Dr Okonkwo*", None, profile.DESCRIPTIONS)])
+    assert matcher.replace("1: CT ABD W-CONTRAST (star)Dr Okonkwo(star)") == "1: [description](star)"

@@ -42,6 +42,7 @@ _CJK = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-
 _TOKEN = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[^\W_]|[\u0300-\u036f])+")
 _IS_CJK = re.compile(rf"[{_CJK}]")
 _LETTERS_OR_DIGITS = re.compile(r"[0-9]+|[^0-9]+")
+_STAR = "(star)"  # how DICOMScalarVolumePlugin.cleanNodeName writes a "*" into a node name: a separator
 _UNDECOMPOSED = str.maketrans({"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "đ": "d", "Đ": "d"})
 _UNDECOMPOSED.update(str.maketrans({"ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ı": "i"}))
 PARTICLES = frozenset(
@@ -63,6 +64,8 @@ def fold(token):
 
 def tokens(text):
     """The folded tokens of a text."""
+    if _STAR in text:
+        text = text.replace(_STAR, " ")
     if text.isascii():
         return _TOKEN.findall(text.lower())
     return [fold(token) for token in _TOKEN.findall(text)]
@@ -204,7 +207,11 @@ class PhiTextMatcher:
         wins; a match spans from its first token's first character to its last token's last character."""
         if not text or not self._anchorSet:
             return text
-        spans = [(match.start(), match.end()) for match in _TOKEN.finditer(text)]
+        spans = [
+            (match.start(), match.end())
+            for match in _TOKEN.finditer(text)
+            if text[match.start() - 1 : match.end() + 1] != _STAR
+        ]
         folded = [fold(text[start:end]) for start, end in spans]
         chosen = []
         for start, end, key in sorted(self._matches(folded), key=lambda m: (m[0] - m[1], m[0])):
