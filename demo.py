@@ -28,6 +28,11 @@ def main():
         print("FAILED: the scene was not saved (see the log above).")
         return 1
     print(f"Saved an anonymized bundle: {target} ({os.path.getsize(target)} bytes)")
+    for checked in lastReport(scene).verifications:
+        print(
+            f"Verified before the save reported success: {checked.files} files, entries and names, {checked.bytes} "
+            f"bytes of names, text and headers searched for {checked.values} values: {len(checked.found)} found"
+        )
     print("Replaced, per category:")
     for line in lastReport(scene).summaryLines():
         print("  " + line)

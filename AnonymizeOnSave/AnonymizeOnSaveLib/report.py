@@ -10,6 +10,7 @@ class Report:
 
     def __init__(self, counts=None):
         self.counts = Counter(counts or {})
+        self.verifications = []  # verify.Verification of each output searched after the write
 
     @classmethod
     def fromChanges(cls, changes):

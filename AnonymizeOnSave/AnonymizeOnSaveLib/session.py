@@ -126,12 +126,15 @@ class AnonymizationSession:
 
     def verify(self, path):
         """Search what a save wrote at path for this session's values and clean it (verify.verifyOutput), once per
-        path. Returns the places found before cleaning; raises VerificationError with the output removed."""
+        path. Returns the places found before cleaning (also kept in report.verifications); raises
+        VerificationError with the output removed."""
         path = os.path.abspath(path)
         if path in self.verified or not os.path.lexists(path):
             return []
         self.verified.add(path)
-        return verifyOutput(path, self.knownValues(), self.policy)
+        result = verifyOutput(path, self.knownValues(), self.policy)
+        self.report.verifications.append(result)
+        return result.found
 
     def restore(self):
         """Put back every value we replaced. Raises RestoreError naming the places that failed."""

@@ -12,6 +12,7 @@ import io
 import os
 import re
 import shutil
+from collections import namedtuple
 from urllib.parse import unquote
 
 from .mrmlText import xmlDecode
@@ -28,6 +29,11 @@ _HEADER_ENDS = {
 }
 _XML_NAMES = re.compile(r"</?[\w.:-]+|[\w.:-]+(?=\s*=\s*[\"'])")
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+Verification = namedtuple("Verification", "found files bytes values")
+"""What a check searched: found, the places (masked) where a value was written before cleaning; files, the files,
+entries and names searched; bytes, the bytes of text, headers and names searched; values, how many values."""
 
 
 class VerificationError(RuntimeError):
@@ -66,16 +72,21 @@ class _Search:
     def __init__(self, matcher):
         self.matcher = matcher
         self.places = []
+        self.files = 0
+        self.bytes = 0
 
     def shown(self, place):
         """A place as it may be logged: decoded, with every known value replaced."""
         return self.matcher.replace(_readable(place))
 
     def text(self, place, text, isXml=False):
+        self.bytes += len(text)
         if self.matcher.contains(_readable(text, isXml)):
             self.places.append(self.shown(place))
 
     def name(self, place, name):
+        self.files += 1
+        self.bytes += len(name)
         if self.matcher.contains(_readable(name)):
             self.places.append(self.shown(place) + " (name)")
 
@@ -128,39 +139,45 @@ class _Search:
             self.content(shown, os.path.basename(path), start, readAll)
 
 
-def findValues(path, knownValues):
-    """The places under path (a file or a folder) where any of knownValues is written, its own name included."""
+def search(path, knownValues):
+    """Search path (a file or a folder, its own name included) for knownValues; returns a Verification."""
     matcher = PhiTextMatcher(knownValues)
-    if not matcher:
-        return []
-    search = _Search(matcher)
-    shown = os.path.basename(path.rstrip(os.sep))
-    search.name(shown, shown)
-    search.path(path, shown)
-    return search.places
+    found = _Search(matcher)
+    if matcher:
+        shown = os.path.basename(path.rstrip(os.sep))
+        found.name(shown, shown)
+        found.path(path, shown)
+    return Verification(found.places, found.files, found.bytes, len(knownValues))
+
+
+def findValues(path, knownValues):
+    """The places under path where any of knownValues is written."""
+    return search(path, knownValues).found
 
 
 def verifyOutput(path, knownValues, policy):
     """Check what a save wrote for the session's values; clean it in place when any is found and check again.
 
-    Returns the places found before cleaning (empty when the output was clean). Raises VerificationError, with the
-    output removed, when it cannot be made clean.
+    Returns the Verification of the output as written (found is empty when it was clean). Raises
+    VerificationError, with the output removed, when it cannot be made clean.
     """
     from .sceneFiles import SceneFileError, cleanPath
 
-    found = findValues(path, knownValues)
-    if not found:
-        return []
+    result = search(path, knownValues)
+    if not result.found:
+        return result
     try:
         cleanPath(path, inPlace=True, policy=policy, knownValues=knownValues)
     except SceneFileError as error:
         _remove(path)
-        raise VerificationError(f"patient data was written at {found[0]} and cleaning failed ({error})") from None
+        raise VerificationError(
+            f"patient data was written at {result.found[0]} and cleaning failed ({error})"
+        ) from None
     remaining = findValues(path, knownValues)
     if remaining:
         _remove(path)
         raise VerificationError(f"patient data remained after cleaning at {remaining[0]}")
-    return found
+    return result
 
 
 def _remove(path):
