@@ -88,3 +88,26 @@ def test_a_value_that_cannot_be_cleaned_fails_the_save_and_removes_the_output(tm
     assert ".mrml" in caplog.text and "CompressedSamples" not in caplog.text
     assert before.differences() == [] and session.activeSession(sample.scene) is None
     assert isinstance(text, slicer.vtkMRMLTextNode) and "CompressedSamples" in text.GetText()
+
+
+def test_a_patient_named_like_a_slice_view_saves_and_the_views_keep_their_names(tmp_path):
+    from dicomScenes import newScene
+    from hospitalScenes import hospitalDatasets, leaks, loadScalarVolume
+
+    scene = newScene()
+    for color in ("Red", "Green", "Yellow"):  # what vtkMRMLApplicationLogic puts in Slicer's scene
+        view = slicer.vtkMRMLSliceNode()
+        view.SetName(color)
+        view.SetLayoutName(color)
+        view.SetSingletonTag(color)
+        scene.AddNode(view)
+    dataset = hospitalDatasets()[1]
+    dataset.PatientName = "Green^Adam"
+    loadScalarVolume(scene, dataset, (True, False, False, True))
+    target = str(tmp_path / "scene.mrb")
+    assert saveScene(scene, target, policy=POLICY)
+    # The oracle would find "Green" alone in Slicer's own view: scan for the given name and the whole name instead.
+    assert leaks(target, ["Adam", "Adam Green", "Green Adam", "Green, Adam", dataset.PatientID]) == []
+    with zipfile.ZipFile(target) as bundle:
+        (sceneText,) = [bundle.read(n).decode() for n in bundle.namelist() if n.endswith(".mrml")]
+    assert 'name="Green"' in sceneText

@@ -7,8 +7,9 @@ own, since those scripts write names without spaces) and each token is folded (c
 under the spellings people use:
 
 - person names by their DICOM components and ``=`` groups, in any order, with or without the middle name, and each
-  family name (at least 2 characters) or given name (at least 3) on its own; name particles ("van", "de") never
-  match alone; a compound family name ("O'Brien", "Müller-Lüdenscheidt") also written as one word;
+  family name (at least 2 characters) or given name (at least 3) on its own; name particles ("van", "de") and words
+  Slicer writes in every scene ("Green", the slice view) never match alone; a compound family name ("O'Brien",
+  "Müller-Lüdenscheidt") is also found written as one word;
 - dates (YYYYMMDD) as year-month-day, day-month-year or month-day-year, padded or not, with English month names;
 - times (HHMMSS.frac) with or without the fraction and with separators; IDs also with their separators dropped;
 - any other value (descriptions, comments, UIDs) as a phrase of its tokens.
@@ -47,6 +48,13 @@ _UNDECOMPOSED = str.maketrans({"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ
 _UNDECOMPOSED.update(str.maketrans({"ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ı": "i"}))
 PARTICLES = frozenset(
     "van von der den de del della di da du la le las los dos das do ten ter bin ben ibn al el abu st saint mac".split()
+)
+# Words Slicer itself writes into every scene (view, layout and hierarchy level names, node kinds): a family or given
+# name that is one of them identifies no one alone, and matching it would rename Slicer's own views.
+SLICER_WORDS = frozenset(
+    """red green yellow orange view views slice scene patient study series folder subject hierarchy selection
+    interaction crosshair layout default camera color colour model volume segment segmentation table text markups
+    transform sequence browser display storage node label axial sagittal coronal grey gray white black none""".split()
 )
 _MONTHS = (
     "january february march april may june july august september october november december".split(),
@@ -87,9 +95,10 @@ def _joined(parts):
     return [parts, ("".join(parts),)] if len(parts) > 1 and not _isCjk(parts) else [parts]
 
 
-def _soloLength(word, minimum):
-    """A word that may stand alone: long enough, and not one CJK character (a CJK name part is its whole run)."""
-    return len(word) >= minimum and not _IS_CJK.match(word)
+def _mayStandAlone(word, minimum):
+    """A name part searched on its own: long enough, not a particle nor a word of Slicer's, not one CJK character
+    (a CJK name part is its whole run)."""
+    return len(word) >= minimum and word not in PARTICLES and word not in SLICER_WORDS and not _IS_CJK.match(word)
 
 
 def _personNameKeys(value):
@@ -106,9 +115,11 @@ def _personNameKeys(value):
                         keys.append(sum(spelled, ()))
         if family and given and not _isCjk(family + given):
             keys += [("".join(family + given),), ("".join(given + family),), (given[0][0], *family)]
-        keys += _joined(family) + _joined(given)
-        solo += [(word,) for word in family if word not in PARTICLES and _soloLength(word, MIN_FAMILY_NAME)]
-        solo += [(word,) for word in given if word not in PARTICLES and _soloLength(word, MIN_GIVEN_NAME)]
+        for part in (family, given):
+            if len(part) > 1:  # "van der Berg", "O Brien": the whole part; a single word is a solo key below
+                keys += _joined(part)
+        solo += [(word,) for word in family if _mayStandAlone(word, MIN_FAMILY_NAME)]
+        solo += [(word,) for word in given if _mayStandAlone(word, MIN_GIVEN_NAME)]
     return keys, solo
 
 
