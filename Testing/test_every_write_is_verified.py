@@ -111,3 +111,23 @@ def test_a_patient_named_like_a_slice_view_saves_and_the_views_keep_their_names(
     with zipfile.ZipFile(target) as bundle:
         (sceneText,) = [bundle.read(n).decode() for n in bundle.namelist() if n.endswith(".mrml")]
     assert 'name="Green"' in sceneText
+
+
+def test_a_save_bracketed_by_someone_else_is_verified_at_its_scene_url(tmp_path, monkeypatch):
+    from AnonymizeOnSaveLib import installSaveHook
+
+    sample = buildSampleScene()
+    scene = sample.scene
+    named = sample.volumes[2]
+    _skipSites(monkeypatch, lambda site: site.place == f"node {named.GetID()} name")
+    hook = installSaveHook(scene, POLICY)
+    try:
+        target = str(tmp_path / "scene.mrml")
+        scene.SetURL(target)
+        scene.StartState(scene.SaveState)  # another extension's save: it tells the hook nothing
+        assert scene.Commit()
+        scene.EndState(scene.SaveState)
+    finally:
+        hook.remove()
+    assert hook.lastError is None and hook.lastReport.verifications
+    assert leakScan(target, sample.phiValues) == []

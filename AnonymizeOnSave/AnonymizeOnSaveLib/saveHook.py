@@ -7,6 +7,7 @@ slicer.util.saveScene wrappers do. VTK emits them for the outermost bracket only
 
 import logging
 import os
+import time
 
 from .session import MRML, AnonymizationError, AnonymizationSession, RestoreError, activeSession, sceneFileKind
 from .verify import VerificationError
@@ -22,8 +23,9 @@ class SaveHook:
 
     enabled: when False the hook does nothing. policy: the Policy to apply (None: the default policy).
     target: the file the next save writes, when whoever brackets it knows (else the scene's URL is assumed): a
-    .mrml target refuses to rename data files, as the .mrml cannot rename the files it refers to; an absolute
-    target is verified (verify.py) when the save ends, before anything is restored.
+    .mrml target refuses to rename data files, as the .mrml cannot rename the files it refers to. When the save
+    ends, before anything is restored, the target (or the file at the scene's URL, if the save wrote it) is
+    verified (verify.py).
     lastError: the error of the last save's strip (the caller must then not write), of its verification (the output
     was removed) or of its restore.
     """
@@ -52,6 +54,7 @@ class SaveHook:
             return
         target = self.target or self.scene.GetURL() or ""
         session = AnonymizationSession(self.scene, self.policy, refuseFileRenames=sceneFileKind(target) == MRML)
+        self._started = time.time()
         try:
             self.lastReport = session.strip()
             self._session = session
@@ -63,7 +66,7 @@ class SaveHook:
         session, self._session = self._session, None
         if session is None:
             return
-        target = self.target
+        target = self.target or self._urlWrittenDuringTheSave()
         if target and os.path.isabs(target):
             try:
                 session.verify(target)
@@ -75,6 +78,13 @@ class SaveHook:
         except RestoreError as error:
             self.lastError = error
             logging.error("AnonymizeOnSave: %s", error)
+
+    def _urlWrittenDuringTheSave(self):
+        url = self.scene.GetURL()
+        try:
+            return url if url and os.path.getmtime(url) >= self._started - 1 else None
+        except OSError:
+            return None
 
     def remove(self):
         """Detach from the scene, restoring it first if a save is under way."""
