@@ -84,7 +84,7 @@ def _isCjk(key):
 
 
 def _longEnough(key):
-    return sum(len(token) for token in key) >= MIN_CHARACTERS or (_isCjk(key) and len(key) >= 2)
+    return sum(map(len, key)) >= MIN_CHARACTERS or (len(key) >= 2 and _isCjk(key))
 
 
 # --- the spellings of a value --------------------------------------------------------------------------------
@@ -174,18 +174,33 @@ def valueKeys(value, category):
 # --- the matcher -------------------------------------------------------------------------------------------------
 
 
+def _rarity(token):
+    """How rare a token is likely to be in a scene, to index a key by it: digits and length help; Slicer's own
+    words and name particles are everywhere."""
+    common = token in SLICER_WORDS or token in PARTICLES
+    return (not common, any(c.isdigit() for c in token), len(token))
+
+
 class PhiTextMatcher:
     """Replaces every known PHI value found in a text by that value's replacement."""
 
-    def __init__(self, pairs):
+    def __init__(self, pairs=()):
         """pairs: iterable of (original, replacement, category); an empty replacement gets its category's stand-in."""
         self._replacements = {}  # key (tuple of folded tokens) -> replacement text
-        self._anchors = {}  # the key's longest token -> [(key, index of that token in the key)]
+        self._anchors = {}  # the key's rarest-looking token -> [(key, index of that token in the key)]
+        self._seen = set()
+        self.add(pairs)
+
+    def add(self, pairs):
+        """Search for more values too (the first replacement given for a spelling wins)."""
         for original, replacement, category in pairs:
+            if (original, category) in self._seen:
+                continue
+            self._seen.add((original, category))
             for key in valueKeys(original, category):
                 if key not in self._replacements:
                     self._replacements[key] = replacement or STAND_INS.get(category, DEFAULT_STAND_IN)
-                    anchor = max(range(len(key)), key=lambda index: len(key[index]))
+                    anchor = max(range(len(key)), key=lambda index: _rarity(key[index]))
                     self._anchors.setdefault(key[anchor], []).append((key, anchor))
         self._anchorSet = frozenset(self._anchors)
 

@@ -100,13 +100,20 @@ Change = namedtuple("Change", "site value category")
 """The new value for a site (None: remove it) and the category it is reported under."""
 
 
+class PlannedChanges(list):
+    """The changes, with matcher: the PhiTextMatcher for every value they replace (UIDs inside text included) and
+    the known values given, built once to search names, written files and messages."""
+
+    matcher = None
+
+
 def planChanges(sites, policy, knownValues=()):
     """The changes that de-identify the given sites under policy. Sites whose value stays are left out.
 
     knownValues: (original, replacement, category) of values found elsewhere (the live scene a file came from),
     searched in free text too.
     """
-    changes = []
+    changes = PlannedChanges()
     foundValues = list(knownValues)
     textSites = []
     markers = policy.markerValues()
@@ -136,11 +143,14 @@ def planChanges(sites, policy, knownValues=()):
             changes.append(Change(site, new, category))
             foundValues.extend(valuePairs(site.value, new, category))
     matcher = PhiTextMatcher(foundValues)
+    replacedUids = []
     for site in textSites:
-        new = replaceUids(matcher.replace(site.value), policy, site.context)
+        new = replaceUids(matcher.replace(site.value), policy, site.context, replacedUids)
         if new != site.value:
             category = site.name if site.kind == TEXT else profile.FREE_TEXT
             changes.append(Change(site, new, category))
+    matcher.add(replacedUids)
+    changes.matcher = matcher
     return changes
 
 
@@ -149,12 +159,16 @@ def uidTokens(text):
     return [uid for uid in _UID_TOKEN.findall(text) if len(uid) >= MIN_UID_LENGTH]
 
 
-def replaceUids(text, policy, context=NO_PATIENT):
-    """text with every DICOM UID in it replaced as the UID rule says (one UID, one new UID, everywhere)."""
+def replaceUids(text, policy, context=NO_PATIENT, replaced=None):
+    """text with every DICOM UID in it replaced as the UID rule says (one UID, one new UID, everywhere); each
+    (original, new, UIDS) is appended to replaced."""
 
     def replace(match):
         uid = match.group(0)
-        return uid if len(uid) < MIN_UID_LENGTH else policy.applyRule(_UID_RULE, uid, context)
+        new = uid if len(uid) < MIN_UID_LENGTH else policy.applyRule(_UID_RULE, uid, context)
+        if new != uid and replaced is not None:
+            replaced.append((uid, new, profile.UIDS))
+        return new
 
     return _UID_TOKEN.sub(replace, text) if "." in text else text
 
@@ -187,9 +201,9 @@ def changedValues(changes):
 
 def matcherForChanges(changes):
     """A PhiTextMatcher for the original values of changes (to search names, files and messages for them)."""
-    return PhiTextMatcher(changedValues(changes))
+    return getattr(changes, "matcher", None) or PhiTextMatcher(changedValues(changes))
 
 
 def textMatcherFor(sites, policy):
     """A matcher for the PHI values these sites hold."""
-    return matcherForChanges(planChanges(sites, policy))
+    return planChanges(sites, policy).matcher

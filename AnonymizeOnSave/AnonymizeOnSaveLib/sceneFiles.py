@@ -18,8 +18,7 @@ from collections import namedtuple
 from . import profile
 from .mrmlText import MrmlDocument, MrmlSyntaxError
 from .nrrdHeader import MAX_HEADER_BYTES, NrrdHeader, NrrdHeaderError, splitHeader
-from .phiText import PhiTextMatcher
-from .planner import changedValues, planChanges
+from .planner import planChanges
 from .policy import NO_PATIENT, defaultPolicy
 from .report import Report
 from .zipBundle import (
@@ -245,7 +244,7 @@ def _planChanges(path, policy, knownValues=()):
     except _errors() as error:
         raise SceneFileError(_message(error)) from None
     changes = planChanges(plan.sites, policy or defaultPolicy(), knownValues)
-    return plan, changes, PhiTextMatcher([*knownValues, *changedValues(changes)])
+    return plan, changes, changes.matcher
 
 
 # --- scanning -----------------------------------------------------------------------------------------------

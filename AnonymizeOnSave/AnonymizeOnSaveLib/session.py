@@ -132,7 +132,7 @@ class AnonymizationSession:
         if path in self.verified or not os.path.lexists(path):
             return []
         self.verified.add(path)
-        result = verifyOutput(path, self.knownValues(), self.policy)
+        result = verifyOutput(path, self.knownValues(), self.policy, self.matcher())
         self.report.verifications.append(result)
         return result.found
 

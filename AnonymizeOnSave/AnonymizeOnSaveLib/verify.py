@@ -80,8 +80,9 @@ class _Search:
         return self.matcher.replace(_readable(place))
 
     def text(self, place, text, isXml=False):
+        """Search a text; XML element and attribute names are dropped (a second pass) only when the text matches."""
         self.bytes += len(text)
-        if self.matcher.contains(_readable(text, isXml)):
+        if self.matcher.contains(_readable(text)) and (not isXml or self.matcher.contains(_readable(text, True))):
             self.places.append(self.shown(place))
 
     def name(self, place, name):
@@ -139,9 +140,10 @@ class _Search:
             self.content(shown, os.path.basename(path), start, readAll)
 
 
-def search(path, knownValues):
-    """Search path (a file or a folder, its own name included) for knownValues; returns a Verification."""
-    matcher = PhiTextMatcher(knownValues)
+def search(path, knownValues, matcher=None):
+    """Search path (a file or a folder, its own name included) for knownValues (matcher: a PhiTextMatcher for them
+    already built); returns a Verification."""
+    matcher = matcher or PhiTextMatcher(knownValues)
     found = _Search(matcher)
     if matcher:
         shown = os.path.basename(path.rstrip(os.sep))
@@ -150,12 +152,12 @@ def search(path, knownValues):
     return Verification(found.places, found.files, found.bytes, len(knownValues))
 
 
-def findValues(path, knownValues):
+def findValues(path, knownValues, matcher=None):
     """The places under path where any of knownValues is written."""
-    return search(path, knownValues).found
+    return search(path, knownValues, matcher).found
 
 
-def verifyOutput(path, knownValues, policy):
+def verifyOutput(path, knownValues, policy, matcher=None):
     """Check what a save wrote for the session's values; clean it in place when any is found and check again.
 
     Returns the Verification of the output as written (found is empty when it was clean). Raises
@@ -163,7 +165,7 @@ def verifyOutput(path, knownValues, policy):
     """
     from .sceneFiles import SceneFileError, cleanPath
 
-    result = search(path, knownValues)
+    result = search(path, knownValues, matcher)
     if not result.found:
         return result
     try:
@@ -173,7 +175,7 @@ def verifyOutput(path, knownValues, policy):
         raise VerificationError(
             f"patient data was written at {result.found[0]} and cleaning failed ({error})"
         ) from None
-    remaining = findValues(path, knownValues)
+    remaining = findValues(path, knownValues, matcher)
     if remaining:
         _remove(path)
         raise VerificationError(f"patient data remained after cleaning at {remaining[0]}")
