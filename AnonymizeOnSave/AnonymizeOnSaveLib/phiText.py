@@ -200,7 +200,7 @@ class PhiTextMatcher:
             for key in valueKeys(original, category):
                 if key not in self._replacements:
                     self._replacements[key] = replacement or STAND_INS.get(category, DEFAULT_STAND_IN)
-                    anchor = max(range(len(key)), key=lambda index: _rarity(key[index]))
+                    anchor = 0 if len(key) == 1 else max(range(len(key)), key=lambda index: _rarity(key[index]))
                     self._anchors.setdefault(key[anchor], []).append((key, anchor))
         self._anchorSet = frozenset(self._anchors)
 

@@ -6,7 +6,6 @@ anonymizing an anonymized value a no-op.
 """
 
 import datetime
-import hashlib
 import hmac
 import re
 
@@ -17,6 +16,7 @@ PSEUDONYM_ID_PATTERN = re.compile(r"ANON[0-9A-HJKMNP-TV-Z]{" + str(CODE_LENGTH) 
 UID_ROOT = "2.25."
 _UID_PATTERN = re.compile(r"2\.25\.(0|[1-9][0-9]{0,38})")
 _MAX_SHIFT_DAYS = 3650
+_CACHE_SIZE = 1 << 18  # replacements remembered per key: a save of a large hierarchy derives each value once
 
 
 def isPseudonymName(value):
@@ -40,9 +40,10 @@ class Pseudonymizer:
         if not isinstance(key, bytes) or not key:
             raise ValueError("a pseudonymization key must be non-empty bytes")
         self._key = key
+        self._uids = {}
 
     def _digest(self, purpose, value):
-        return hmac.new(self._key, purpose.encode() + b"\0" + value.encode("utf-8"), hashlib.sha256).digest()
+        return hmac.digest(self._key, purpose.encode() + b"\0" + value.encode("utf-8"), "sha256")
 
     def _code(self, purpose, value):
         number = int.from_bytes(self._digest(purpose, value)[:8], "big")
@@ -66,13 +67,20 @@ class Pseudonymizer:
 
     def uid(self, value):
         """A valid 2.25.<integer> UID of at most 44 characters; 96 bits of it come from the value, 32 check the key."""
-        if self.isOwnUid(value):
-            return value
+        new = self._uids.get(value)
+        if new is None:
+            new = value if self.isOwnUid(value) else self._newUid(value)
+            if len(self._uids) >= _CACHE_SIZE:
+                self._uids.clear()
+            self._uids[value] = new
+        return new
+
+    def _newUid(self, value):
         body = self._digest("uid", value.strip())[:12]
         return UID_ROOT + str(int.from_bytes(body + self._uidCheck(body), "big"))
 
     def _uidCheck(self, body):
-        return hmac.new(self._key, b"uid-check\0" + body, hashlib.sha256).digest()[:4]
+        return hmac.digest(self._key, b"uid-check\0" + body, "sha256")[:4]
 
     def isOwnUid(self, value):
         """True when value is a UID this key produced."""
