@@ -1,11 +1,13 @@
 """python -m AnonymizeOnSaveLib scan PATH... | clean SRC (-o DST | --in-place)
 
-Exit codes: 0 nothing found / cleaned, 1 PHI found (scan), 2 error (one line on stderr, never a traceback).
+Exit codes: 0 nothing found / cleaned, 1 PHI found (scan), 2 error (one line on stderr per file that could not be
+read, never a traceback; a scan goes on past such a file).
 Values are never printed: findings name the file, the place and the category.
 """
 
 import argparse
 import json
+import os
 import sys
 
 from . import profile
@@ -65,12 +67,16 @@ def _onFile(path, action):
         raise _FileError(f"{path}: {error}") from None
 
 
-def _scan(arguments, policy, out):
-    results, found = [], False
+def _scan(arguments, policy, out, err):
+    """Every path is scanned; one that cannot be read is reported (one line on err) and the scan goes on."""
+    results, errors = [], 0
     for path in arguments.paths:
-        result = _onFile(path, lambda path=path: scanPath(path, policy))
-        found = found or bool(result)
-        results.append((path, result))
+        try:
+            results.append((path, _onFile(path, lambda path=path: scanPath(path, policy))))
+        except _FileError as error:
+            err.write(f"error: {error}\n")
+            errors += 1
+    found = any(result for _, result in results)
     if arguments.json:
         files = [
             {
@@ -80,14 +86,14 @@ def _scan(arguments, policy, out):
             }
             for path, result in results
         ]
-        out.write(json.dumps({"found": found, "files": files}, indent=2) + "\n")
+        out.write(json.dumps({"found": found, "errors": errors, "files": files}, indent=2) + "\n")
     else:
         for path, result in results:
             for finding in result.findings:
                 label = profile.CATEGORY_LABELS.get(finding.category, finding.category)
                 out.write(f"{path}: {finding.place} [{label}]\n")
             out.write(f"{path}: {len(result.findings)} PHI value(s) found\n" if result else f"{path}: no PHI found\n")
-    return FOUND if found else 0
+    return ERROR if errors else FOUND if found else 0
 
 
 def _clean(arguments, policy, out):
@@ -105,12 +111,26 @@ def main(argv=None, out=sys.stdout, err=sys.stderr):
     try:
         arguments = _parser().parse_args(argv)
         policy = _policy(arguments)
-        return (_scan if arguments.command == "scan" else _clean)(arguments, policy, out)
+        if arguments.command == "scan":
+            return _scan(arguments, policy, out, err)
+        return _clean(arguments, policy, out)
+    except BrokenPipeError:  # the reader went away (scan ... | head): stop quietly
+        _silenceStdout(out)
+        return ERROR
     except (_UsageError, PolicyError, _FileError) as error:
         err.write(f"error: {error}\n")
     except Exception as error:  # a bug must still end in one line, never a traceback with values in it
         err.write(f"error: internal error ({type(error).__name__})\n")
     return ERROR
+
+
+def _silenceStdout(out):
+    """Python would report the closed pipe again when it flushes stdout at exit."""
+    if out is sys.stdout:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
 
 
 if __name__ == "__main__":

@@ -210,10 +210,22 @@ class _XmlItem:
         return None if "dataNode" in self.element.raw else _AttributeHandle(self.element, "name")
 
 
+def _numbered(elements, prefix):
+    """(element, its place): "item 6", and "item 6 (copy 2)" for the second element with that id."""
+    seen = {}
+    for element in elements:
+        identifier = element.raw["id"]
+        seen[identifier] = seen.get(identifier, 0) + 1
+        copy = f" (copy {seen[identifier]})" if seen[identifier] > 1 else ""
+        yield element, f"{prefix}{identifier}{copy}"
+
+
 class MrmlDocument:
     """The values of a .mrml text as Sites; render() gives the text with the changes written."""
 
     def __init__(self, text):
+        if "<!doctype" in text[:4096].lower() or "<!entity" in text.lower():
+            raise MrmlSyntaxError("DOCTYPE and entity declarations are not allowed in a scene file")
         try:
             ElementTree.fromstring(text)
         except ElementTree.ParseError as error:
@@ -230,14 +242,22 @@ class MrmlDocument:
             offset = match.start(3)
             attributes = [(name, value, (offset + start, offset + end)) for name, value, (start, end) in attributes]
             self.elements.append(_Element(match.group(2), attributes, match.end(3)))
-        self.items = {e.raw["id"]: e for e in self.elements if e.tag == "SubjectHierarchyItem" and "id" in e.raw}
-        self.nodes = {e.raw["id"]: e for e in self.elements if e.tag != "SubjectHierarchyItem" and "id" in e.raw}
-        self._itemOfNode = {e.raw["dataNode"]: e for e in self.items.values() if "dataNode" in e.raw}
+        # Ids are not unique in real files (scene views copy the live nodes, SlicerRT scenes repeat item ids): every
+        # element has sites; lookups by id (parents, data nodes, references) take the first element with it.
+        self.itemElements = [e for e in self.elements if e.tag == "SubjectHierarchyItem" and "id" in e.raw]
+        self.nodeElements = [e for e in self.elements if e.tag != "SubjectHierarchyItem" and "id" in e.raw]
+        self.items, self.nodes, self._itemOfNode = {}, {}, {}
+        for element in self.itemElements:
+            self.items.setdefault(element.raw["id"], element)
+            if "dataNode" in element.raw:
+                self._itemOfNode.setdefault(element.raw["dataNode"], element)
+        for element in self.nodeElements:
+            self.nodes.setdefault(element.raw["id"], element)
         self._contexts = {}
         self._storageOwners = None
         self._proxySequences = self._findProxySequences()
         self.outsideContext = NO_PATIENT
-        patients = [item for item in self.items.values() if isDicomPatient(_XmlItem(item))]
+        patients = [item for item in self.itemElements if isDicomPatient(_XmlItem(item))]
         self.outsideContext = sceneContext([self.contextOfItem(patient) for patient in patients])
 
     # --- hierarchy ---
@@ -272,7 +292,7 @@ class MrmlDocument:
     def _findProxySequences(self):
         """proxy node ID -> sequence node ID, from each browser's dataNodeRefN / sequenceNodeRefN pairs."""
         found = {}
-        for element in self.nodes.values():
+        for element in self.nodeElements:
             references = _references(element)
             for role, proxies in references.items():
                 if role.startswith("dataNodeRef"):
@@ -284,17 +304,17 @@ class MrmlDocument:
     def nodeReferencing(self, storageNodeId):
         """The ID of the node whose storage node is storageNodeId, or None."""
         if self._storageOwners is None:
-            self._storageOwners = {
-                storage: nodeId
-                for nodeId, element in self.nodes.items()
-                for storage in _references(element).get("storage", [])
-            }
+            self._storageOwners = {}
+            for element in self.nodeElements:
+                for storage in _references(element).get("storage", []):
+                    self._storageOwners.setdefault(storage, element.raw["id"])
         return self._storageOwners.get(storageNodeId)
 
     def storageFileNames(self):
         """(storage node ID, attribute name, file name) for every file name a storage node refers to."""
         found = []
-        for nodeId, element in self.nodes.items():
+        for element in self.nodeElements:
+            nodeId = element.raw["id"]
             for name in element.raw:
                 if name == "fileName" or re.fullmatch(r"fileListMember[0-9]+", name):
                     found.append((nodeId, name, urlDecode(element.raw[name])))
@@ -305,10 +325,10 @@ class MrmlDocument:
     def sites(self, place=""):
         """Every value of the file as Sites (place prefixes their descriptions, e.g. the file's name)."""
         sites = []
-        for itemId, item in self.items.items():
-            sites.extend(itemSites(_XmlItem(item), f"{place}item {itemId}", self.contextOfItem(item)))
-        for nodeId, node in self.nodes.items():
-            sites.extend(self._nodeSites(node, f"{place}node {nodeId}", self.contextOfNode(nodeId)))
+        for item, where in _numbered(self.itemElements, f"{place}item "):
+            sites.extend(itemSites(_XmlItem(item), where, self.contextOfItem(item)))
+        for node, where in _numbered(self.nodeElements, f"{place}node "):
+            sites.extend(self._nodeSites(node, where, self.contextOfNode(node.raw["id"])))
         return sites
 
     def _nodeSites(self, node, place, context):

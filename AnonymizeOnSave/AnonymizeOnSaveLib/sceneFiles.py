@@ -11,6 +11,7 @@ temporary name and is renamed into place, so a failure leaves no partial output.
 import io
 import os
 import posixpath
+import re
 import shutil
 import tempfile
 from collections import namedtuple
@@ -25,6 +26,7 @@ from .zipBundle import (
     ZIP_ERRORS,
     BundleError,
     BundleWriter,
+    commentText,
     escapesBundle,
     normalizedMember,
     openBundle,
@@ -180,7 +182,15 @@ def _withContext(sites, context):
     return sites
 
 
+_DECLARED_ENCODING = re.compile(r"""<\?xml[^>]*encoding\s*=\s*["']([^"']+)""")
+
+
 def _decode(data):
+    """A scene file's text: UTF-8 only, as Slicer writes it. Anything else (UTF-16 with or without a byte-order
+    mark, another declared encoding) is refused, never read as if it were empty of PHI."""
+    declared = _DECLARED_ENCODING.match(data[:200].decode("ascii", "replace"))
+    if b"\0" in data or (declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8", "us-ascii")):
+        raise SceneFileError("a scene file is not UTF-8 text (UTF-16 or another encoding is not supported)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -276,6 +286,8 @@ def _renameFindings(plan, matcher, path):
     findings = [
         Finding(path, f"{plan.prefix}{new} (entry name)", profile.FILE_NAMES) for new in plan.renames(matcher).values()
     ]
+    if isinstance(plan.members, _ZipMembers) and matcher.contains(commentText(plan.members.archive)):
+        findings.append(Finding(path, f"{plan.prefix}(zip comment)", profile.FREE_TEXT))
     for nested in plan.nested.values():
         findings += _renameFindings(nested, matcher, path)
     return findings
@@ -394,7 +406,11 @@ def _headerAndBody(plan, name, header, bodyOffset):
 
 def _writeZip(plan, matcher, output):
     members = plan.members
-    writer = BundleWriter(members.archive, members.fileObject, output)
+    comment = commentText(members.archive)
+    cleanComment = matcher.replace(comment)
+    writer = BundleWriter(
+        members.archive, members.fileObject, output, None if cleanComment == comment else cleanComment.encode("utf-8")
+    )
     for name, info in members.infos.items():
         newName = matcher.replace(name)
         content = _newContent(plan, name, matcher)

@@ -35,7 +35,11 @@ def openBundle(fileObject):
     except ZIP_ERRORS as error:
         raise BundleError(f"not a readable zip bundle ({type(error).__name__})") from None
     total = 0
+    names = set()
     for index, info in enumerate(infos):
+        if info.filename in names:
+            raise BundleError(f"entry {index + 1} has a name an earlier entry has: the bundle holds an entry twice")
+        names.add(info.filename)
         if escapesBundle(info.filename):
             raise BundleError(f"entry {index + 1} has a name that escapes the bundle")
         if info.flag_bits & 0x1:
@@ -81,6 +85,14 @@ def readEntryStart(archive, info, size):
         raise BundleError(f"a zip entry is corrupt ({type(error).__name__})") from None
 
 
+def commentText(archive):
+    """The archive comment as text (UTF-8, else the zip format's cp437)."""
+    try:
+        return archive.comment.decode("utf-8")
+    except UnicodeDecodeError:
+        return archive.comment.decode("cp437")
+
+
 def normalizedMember(directory, relative):
     """The entry name a file name relative to a scene in directory refers to."""
     return posixpath.normpath(posixpath.join(directory, relative.replace("\\", "/")))
@@ -103,8 +115,10 @@ def _encodedName(info, name):
 class BundleWriter:
     """Writes a new zip to a seekable binary file, entry by entry, in the order they are given."""
 
-    def __init__(self, source, sourceFile, output):
+    def __init__(self, source, sourceFile, output, comment=None):
+        """comment: the archive comment to write (None: the source's)."""
         self.source, self.sourceFile, self.output = source, sourceFile, output
+        self.comment = source.comment if comment is None else comment
         self.central = []
 
     def _rawRange(self, info):
@@ -211,6 +225,6 @@ class BundleWriter:
             )
             self.output.write(encoded + info.extra + comment)
         size = self.output.tell() - start
-        comment = self.source.comment or b""
+        comment = self.comment or b""
         count = len(self.central)
         self.output.write(_END.pack(0x06054B50, 0, 0, count, count, size, start, len(comment)) + comment)

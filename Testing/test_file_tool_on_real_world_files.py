@@ -1,0 +1,135 @@
+"""The file tool on what real-world scene files contain: scene views and repeated ids, other encodings, duplicate
+zip entries, entity declarations, zip comments, several files at once, closed pipes, no key."""
+
+import io
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from AnonymizeOnSaveLib.__main__ import main
+from AnonymizeOnSaveLib.sceneFiles import SceneFileError, cleanPath, scanPath
+
+NAME, PID, UID = "DOE^JOHN", "MRN0042", "1.2.840.113619.2.55.3.6046881.969"
+ITEM = (
+    f'<SubjectHierarchyItem id="6" name="{NAME} ({PID})" parent="3" type="DICOM" uids="DICOM^{PID}|" '
+    f'attributes="DICOM.PatientID^{PID}|DICOM.PatientName^{NAME}|Level^Patient|">'
+    f'<SubjectHierarchyItem id="7" name="Study" parent="6" uids="DICOM^{UID}|" '
+    f'attributes="DICOM.StudyInstanceUID^{UID}|Level^Study|"></SubjectHierarchyItem></SubjectHierarchyItem>'
+)
+
+
+def _scene(items=ITEM, extra="", head='<?xml version="1.0" encoding="UTF-8"?>\n'):
+    return (
+        f'{head}<MRML version="5">\n<SubjectHierarchy id="vtkMRMLSubjectHierarchyNode1" name="SubjectHierarchy">'
+        f'<SubjectHierarchyItem id="3" name="Scene" parent="0" attributes="Level^Scene|">{items}'
+        f"</SubjectHierarchyItem></SubjectHierarchy>\n{extra}</MRML>\n"
+    )
+
+
+def _run(arguments):
+    out, err = io.StringIO(), io.StringIO()
+    return main(arguments, out=out, err=err), out.getvalue(), err.getvalue()
+
+
+def _holds(path, *values):
+    data = open(path, "rb").read() if os.path.isfile(path) else b""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            data = b"".join(archive.read(info) for info in archive.infolist()) + archive.comment
+    return [value for value in values if value.encode() in data]
+
+
+def test_every_element_is_cleaned_whatever_its_id_scene_views_and_repeated_ids(tmp_path):
+    sceneView = (
+        '<SceneView id="vtkMRMLSceneViewNode1" name="View"><SubjectHierarchy id="vtkMRMLSubjectHierarchyNode1">'
+        f"{ITEM}</SubjectHierarchy></SceneView>\n"
+    )
+    repeated = ITEM.replace(PID, "MRN0043")  # a second item 6, as in SlicerRT test scenes
+    path = tmp_path / "old.mrml"
+    path.write_text(_scene(ITEM + repeated, sceneView), encoding="utf-8")
+    assert len({finding.place for finding in scanPath(str(path)).findings}) > 6
+    cleanPath(str(path), str(tmp_path / "clean.mrml"))
+    assert _holds(str(tmp_path / "clean.mrml"), NAME, PID, "MRN0043", UID) == []
+    assert not scanPath(str(tmp_path / "clean.mrml"))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-16"])
+def test_a_utf16_scene_is_refused_never_reported_clean(tmp_path, encoding):
+    path = tmp_path / "wide.mrml"
+    path.write_bytes(_scene(head='<?xml version="1.0" encoding="UTF-16"?>\n').encode(encoding))
+    code, _, err = _run(["scan", str(path)])
+    assert code == 2 and "UTF-8" in err
+    with pytest.raises(SceneFileError):
+        cleanPath(str(path), str(tmp_path / "out.mrml"))
+
+
+def test_duplicate_zip_entries_are_refused_never_one_dropped(tmp_path):
+    path = tmp_path / "dup.mrb"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("s/s.mrml", _scene())
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            archive.writestr("s/s.mrml", _scene(items=""))  # the last copy holds nothing
+    code, _, err = _run(["scan", str(path)])
+    assert code == 2 and "twice" in err
+    assert _run(["clean", str(path), "-o", str(tmp_path / "out.mrb")])[0] == 2
+    assert not (tmp_path / "out.mrb").exists()
+
+
+def test_entity_declarations_are_refused(tmp_path):
+    path = tmp_path / "entity.mrml"
+    head = f'<?xml version="1.0"?>\n<!DOCTYPE MRML [<!ENTITY pn "{NAME}">]>\n'
+    path.write_text(_scene(items=ITEM.replace(f"DICOM.PatientName^{NAME}", "DICOM.PatientName^&pn;"), head=head))
+    code, _, err = _run(["scan", str(path)])
+    assert code == 2 and "DOCTYPE" in err
+
+
+def test_a_zip_comment_is_searched_and_cleaned(tmp_path):
+    path = tmp_path / "comment.mrb"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("s/s.mrml", _scene())
+        archive.comment = f"shared for {NAME} {PID}".encode()
+    assert any("zip comment" in finding.place for finding in scanPath(str(path)).findings)
+    cleanPath(str(path), str(tmp_path / "clean.mrb"))
+    assert _holds(str(tmp_path / "clean.mrb"), "DOE", PID) == []
+
+
+def test_a_scan_of_several_files_goes_on_past_a_bad_one_and_exits_2(tmp_path):
+    good, bad, clean = tmp_path / "a.mrml", tmp_path / "b.mrb", tmp_path / "c.mrml"
+    good.write_text(_scene())
+    bad.write_bytes(b"not a zip")
+    clean.write_text(_scene(items=""))
+    code, out, err = _run(["scan", str(good), str(bad), str(clean)])
+    assert code == 2
+    assert f"{good}: " in out and "PHI value(s) found" in out and f"{clean}: no PHI found" in out
+    assert f"{bad}: " in err and err.count("\n") == 1
+
+
+def test_a_closed_pipe_is_not_an_internal_error(tmp_path):
+    path = tmp_path / "a.mrml"
+    items = "".join(
+        ITEM.replace('id="6"', f'id="{6 + 2 * n}"').replace('id="7"', f'id="{7 + 2 * n}"') for n in range(3000)
+    )
+    path.write_text(_scene(items=items))  # thousands of findings: far more output than a pipe holds
+    env = {**os.environ, "PYTHONPATH": os.path.abspath("AnonymizeOnSave"), "ANONYMIZE_ON_SAVE_KEY": "k"}
+    command = f"{sys.executable} -m AnonymizeOnSaveLib scan {path} | head -1"
+    result = subprocess.run(command, shell=True, capture_output=True, text=True, env=env, check=False)
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_without_a_key_clean_then_scan_is_clean_and_cleaning_twice_changes_nothing(tmp_path, monkeypatch):
+    monkeypatch.delenv("ANONYMIZE_ON_SAVE_KEY", raising=False)
+    path = tmp_path / "a.mrml"
+    text = _scene(extra=f'<Text id="vtkMRMLTextNode1" name="RTSTRUCT for {UID}" attributes="Ref:{UID}"/>\n')
+    path.write_text(text)
+    assert _run(["clean", str(path), "--in-place"])[0] == 0
+    once = path.read_bytes()
+    code, out, _ = _run(["scan", str(path)])
+    assert code == 0, out
+    assert _run(["clean", str(path), "--in-place"])[0] == 0
+    assert path.read_bytes() == once
