@@ -16,7 +16,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 test: lint
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest --cov --cov-report=term
 
 demo: $(STAMP)
 	PYTHONPATH=AnonymizeOnSave:Testing $(PY) demo.py

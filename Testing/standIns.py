@@ -18,7 +18,7 @@ qSlicerSceneWriter.cxx and Base/Python/slicer/util.py. What they reproduce, beca
 import os
 
 import slicer
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Property, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QWidget,
 )
 
 FILE_NAME, FORMAT, NODE_NAME, NODE_TYPE = 0, 1, 4, 5
@@ -55,6 +56,11 @@ def writeScene(scene, fileName):
         return False
     os.makedirs(fileName, exist_ok=True)
     return bool(scene.SaveSceneToSlicerDataBundleDirectory(fileName, None, messages))
+
+
+def _rows(table):
+    """The row count, read so that it works under PySide6 and under PythonQt (where it is a property)."""
+    return table.property("rowCount")
 
 
 class StandInIOManager(QObject):
@@ -87,10 +93,28 @@ class StandInIOManager(QObject):
         return ok
 
 
+class DirectoryButton(QWidget):
+    """ctkDirectoryButton: the folder the dialog saves into, as its ``directory`` property."""
+
+    def __init__(self, directory=""):
+        super().__init__()
+        self._directory = directory
+
+    def _get(self):
+        return self._directory
+
+    def _set(self, value):
+        self._directory = value
+
+    directory = Property(str, _get, _set)
+
+
 class StandInSaveDialog(QDialog):
     def __init__(self, scene, folder, ioManager):
         super().__init__(None)
-        self.scene, self.folder, self.ioManager = scene, folder, ioManager
+        self.scene, self.ioManager = scene, ioManager
+        self.directoryButton = DirectoryButton(folder)
+        self.directoryButton.setObjectName("DirectoryButton")
         self.setObjectName("qSlicerSaveDataDialog")
         grid = QGridLayout(self)
         grid.setObjectName("gridLayout")
@@ -101,6 +125,7 @@ class StandInSaveDialog(QDialog):
         self.dataBundleButton.setObjectName("DataBundleButton")
         self.dataBundleButton.clicked.connect(self.saveSceneAsDataBundle)
         grid.addWidget(self.dataBundleButton, 0, 0)
+        grid.addWidget(self.directoryButton, 0, 1)
         self.fileWidget = QTableWidget(0, 7)
         self.fileWidget.setObjectName("FileWidget")
         grid.addWidget(self.fileWidget, 1, 0, 1, 8)
@@ -134,7 +159,7 @@ class StandInSaveDialog(QDialog):
         return base + (".mrml", ".mrb", "")[self.sceneFormat]
 
     def _addRow(self, fileName, nodeName, nodeType):
-        row = self.fileWidget.rowCount()
+        row = _rows(self.fileWidget)
         self.fileWidget.insertRow(row)
         nameItem = QTableWidgetItem(fileName)
         nameItem.setCheckState(Qt.Checked)
@@ -151,7 +176,7 @@ class StandInSaveDialog(QDialog):
         self.enableNodes(self.sceneFormat == 0)
 
     def enableNodes(self, enabled):
-        for row in range(1, self.fileWidget.rowCount()):
+        for row in range(1, _rows(self.fileWidget)):
             self.fileWidget.setRowHidden(row, not enabled)
 
     def exec(self):
@@ -162,6 +187,10 @@ class StandInSaveDialog(QDialog):
         return super().exec()
 
     # --- save ---
+
+    @property
+    def folder(self):
+        return DirectoryButton.directory.fget(self.directoryButton)
 
     def sceneFile(self):
         return os.path.join(self.folder, self.fileWidget.item(0, FILE_NAME).text())
@@ -175,7 +204,7 @@ class StandInSaveDialog(QDialog):
         sceneFile = self.sceneFile()
         if os.path.exists(sceneFile) and not self._confirmOverwrite(sceneFile):
             return False
-        for row in range(1, self.fileWidget.rowCount()):
+        for row in range(1, _rows(self.fileWidget)):
             item = self.fileWidget.item(row, FILE_NAME)
             if self.fileWidget.isRowHidden(row) or item.checkState() != Qt.Checked:
                 continue

@@ -387,3 +387,31 @@ def test_under_every_save_an_unbracketed_scene_file_is_cleaned(application, tmp_
     assert all(value not in shown[0] for value in sample.phiValues)
     check.onFileSaved({"fileName": str(leaked)})  # already clean: nothing to say
     assert len(shown) == 1
+
+
+def test_a_dialog_save_the_verification_cannot_clean_is_deleted_and_the_user_told_after(rig):
+    text = rig.scene.AddNewNodeByClass("vtkMRMLTextNode", "Note")
+    text.SetText("Called CompressedSamples CT1 about the result")  # a text node: the strip does not replace it yet
+    shown = []
+    rig.check.notify = lambda message: shown.append((message, session.activeSession(rig.scene) is None))
+    rig.saveThroughDialog()
+    assert rig.written() == []
+    ((message, afterTheSave),) = shown
+    assert afterTheSave and "was deleted" in message and "CompressedSamples" not in message
+
+
+def test_under_every_save_an_unbracketed_file_that_cannot_be_cleaned_is_deleted(application, tmp_path):
+    sample = buildSampleScene()
+    settings = PolicySettings(
+        qt.QSettings(str(tmp_path / "s.ini"), qt.QSettings.IniFormat),
+        environment={"SLICER_ANONYMIZE_ON_SAVE": "always"},
+    )
+    shown = []
+    check = PostSaveCheck(sample.scene, settings, shown.append)
+    leaked = tmp_path / "leaked.mrml"
+    leaked.write_text('<?xml version="1.0"?>\n<!DOCTYPE MRML [<!ENTITY pn "DOE">]>\n<MRML/>\n', encoding="utf-8")
+    check.onFileSaved({"fileName": str(leaked)})
+    assert not leaked.exists() and len(shown) == 1 and "could not be cleaned" in shown[0]
+    check.onFileSaved({})  # no file name: nothing to check
+    check.onFileSaved({"fileName": str(tmp_path / "data.nrrd")})  # not a scene file, nothing bracketed
+    assert len(shown) == 1
