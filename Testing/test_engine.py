@@ -342,3 +342,18 @@ def test_a_file_name_holding_phi_is_refused(sample, tmp_path, caplog, name):
     assert not saveScene(sample.scene, target, policy=POLICY)
     assert not os.path.exists(target) and before.differences() == []
     assert "file name holds patient data" in caplog.text and patientId not in caplog.text.replace(str(tmp_path), "")
+
+
+def test_a_hooked_plain_save_scene_call_follows_the_mrml_rule_for_its_own_target(sample, tmp_path, caplog):
+    volume = sample.volumes[2]  # "<patient ID> arterial", saved before under that name
+    volume.AddDefaultStorageNode()
+    volume.GetStorageNode().SetFileName(str(tmp_path / f"{volume.GetName()}.nrrd"))
+    sample.scene.SetURL(str(tmp_path / "earlier.mrb"))  # the scene's last save was a bundle
+    hook = installSaveHook(sample.scene, POLICY)
+    try:
+        before = LiveState(sample.scene)
+        assert not saveScene(sample.scene, _target(tmp_path, "m", "scene.mrml"), anonymize=False)
+        assert not os.path.exists(_target(tmp_path, "m", "scene.mrml")) and before.differences() == []
+        assert "cannot rename data files" in caplog.text
+    finally:
+        hook.remove()

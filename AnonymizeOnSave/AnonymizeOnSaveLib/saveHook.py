@@ -5,6 +5,7 @@ scene.StartState(scene.SaveState) / EndState, as saveScene here and the module's
 slicer.util.saveScene wrappers do. VTK emits them for the outermost bracket only, so nesting is free.
 """
 
+import contextlib
 import logging
 import os
 import time
@@ -100,6 +101,19 @@ class SaveHook:
 def installSaveHook(scene, policy=None):
     """Anonymize every bracketed save of scene; returns the SaveHook (call remove() to detach it)."""
     return SaveHook(scene, policy)
+
+
+@contextlib.contextmanager
+def targetOfTheSave(scene, fileName):
+    """Tell the scene's hooks that the save bracketed within writes fileName (unless their bracket said already)."""
+    hooks = [hook for hook in _hooks.get(scene.__this__, []) if hook.target is None]
+    for hook in hooks:
+        hook.target = fileName
+    try:
+        yield
+    finally:
+        for hook in hooks:
+            hook.target = None
 
 
 def hookErrors(scene):

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 
 from .audit import appendAuditRecord, auditLogPath
-from .saveHook import hookErrors
+from .saveHook import hookErrors, targetOfTheSave
 from .session import (
     DIRECTORY,
     MRB,
@@ -88,7 +88,8 @@ def _bracketedWrite(scene, fileName, kind, markSaved=True):
     """Write with StartState/EndState(SaveState) around it, so every save hook sees the save. What a failed
     write created is removed."""
     existed = os.path.exists(fileName)
-    scene.StartState(scene.SaveState)
+    with targetOfTheSave(scene, fileName):
+        scene.StartState(scene.SaveState)
     try:
         errors = hookErrors(scene)
         if errors:
