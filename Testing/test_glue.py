@@ -369,14 +369,19 @@ def test_the_wrapper_refuses_a_plain_save_under_a_locked_policy(wrapped, tmp_pat
         unwrap()
 
 
-def test_under_every_save_an_unbracketed_scene_file_is_cleaned(application, tmp_path):
+def _checkUnderLockedEverySave(tmp_path):
+    """A sample scene and the post-save check under a locked Every save; shown collects what the user is told."""
     sample = buildSampleScene()
     settings = PolicySettings(
         qt.QSettings(str(tmp_path / "s.ini"), qt.QSettings.IniFormat),
         environment={"SLICER_ANONYMIZE_ON_SAVE": "always"},
     )
     shown = []
-    check = PostSaveCheck(sample.scene, settings, shown.append)
+    return sample, PostSaveCheck(sample.scene, settings, shown.append), shown
+
+
+def test_under_every_save_an_unbracketed_scene_file_is_cleaned(application, tmp_path):
+    sample, check, shown = _checkUnderLockedEverySave(tmp_path)
     folder = tmp_path / pathlib.Path(sample.phiValues[1])  # a folder named after the patient ID
     folder.mkdir()
     leaked = folder / "leaked.mrb"
@@ -401,13 +406,7 @@ def test_a_dialog_save_the_verification_cannot_clean_is_deleted_and_the_user_tol
 
 
 def test_under_every_save_an_unbracketed_file_that_cannot_be_cleaned_is_deleted(application, tmp_path):
-    sample = buildSampleScene()
-    settings = PolicySettings(
-        qt.QSettings(str(tmp_path / "s.ini"), qt.QSettings.IniFormat),
-        environment={"SLICER_ANONYMIZE_ON_SAVE": "always"},
-    )
-    shown = []
-    check = PostSaveCheck(sample.scene, settings, shown.append)
+    sample, check, shown = _checkUnderLockedEverySave(tmp_path)
     leaked = tmp_path / "leaked.mrml"
     leaked.write_text('<?xml version="1.0"?>\n<!DOCTYPE MRML [<!ENTITY pn "DOE">]>\n<MRML/>\n', encoding="utf-8")
     check.onFileSaved({"fileName": str(leaked)})
