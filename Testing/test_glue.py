@@ -406,7 +406,7 @@ def test_a_dialog_save_the_verification_cannot_clean_is_deleted_and_the_user_tol
 
 
 def test_under_every_save_an_unbracketed_file_that_cannot_be_cleaned_is_deleted(application, tmp_path):
-    sample, check, shown = _checkUnderLockedEverySave(tmp_path)
+    _, check, shown = _checkUnderLockedEverySave(tmp_path)
     leaked = tmp_path / "leaked.mrml"
     leaked.write_text('<?xml version="1.0"?>\n<!DOCTYPE MRML [<!ENTITY pn "DOE">]>\n<MRML/>\n', encoding="utf-8")
     check.onFileSaved({"fileName": str(leaked)})
