@@ -133,3 +133,14 @@ def test_without_a_key_clean_then_scan_is_clean_and_cleaning_twice_changes_nothi
     assert code == 0, out
     assert _run(["clean", str(path), "--in-place"])[0] == 0
     assert path.read_bytes() == once
+
+
+def test_without_a_key_a_scene_without_patients_is_clean_after_cleaning(tmp_path, monkeypatch):
+    monkeypatch.delenv("ANONYMIZE_ON_SAVE_KEY", raising=False)
+    path = tmp_path / "a.mrml"
+    node = f'<Volume id="vtkMRMLScalarVolumeNode1" name="vol" attributes="DICOM.instanceUIDs:{UID} {UID}.2"/>\n'
+    path.write_text(_scene(items="", extra=node))  # DICOM UIDs, and no patient whose markers could vouch for them
+    assert _run(["clean", str(path), "--in-place"])[0] == 0
+    once = path.read_bytes()
+    assert _run(["scan", str(path)])[0] == 0
+    assert _run(["clean", str(path), "--in-place"])[0] == 0 and path.read_bytes() == once

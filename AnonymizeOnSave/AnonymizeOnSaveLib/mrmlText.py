@@ -11,8 +11,8 @@ import re
 import xml.etree.ElementTree as ElementTree
 
 from . import profile
-from .planner import ATTRIBUTE, TEXT, Site, isDicomPatient, itemSites, patientContext
-from .policy import NO_PATIENT, sceneContext
+from .planner import ATTRIBUTE, TEXT, Site, isDicomPatient, itemSites, outsideContext, patientContext
+from .policy import NO_PATIENT
 
 
 class MrmlSyntaxError(ValueError):
@@ -258,7 +258,10 @@ class MrmlDocument:
         self._proxySequences = self._findProxySequences()
         self.outsideContext = NO_PATIENT
         patients = [item for item in self.itemElements if isDicomPatient(_XmlItem(item))]
-        self.outsideContext = sceneContext([self.contextOfItem(patient) for patient in patients])
+        sceneItems = [_XmlItem(item) for item in self.itemElements if self._level(item) == profile.SCENE_LEVEL]
+        self.outsideContext = outsideContext(
+            sceneItems[0] if sceneItems else None, [self.contextOfItem(patient) for patient in patients]
+        )
 
     # --- hierarchy ---
 

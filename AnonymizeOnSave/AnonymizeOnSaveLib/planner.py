@@ -10,7 +10,7 @@ from collections import namedtuple
 
 from . import profile
 from .phiText import PhiTextMatcher
-from .policy import NO_PATIENT, PatientContext, Policy
+from .policy import NO_PATIENT, PatientContext, Policy, sceneContext
 
 # Site kinds
 ATTRIBUTE = "attribute"  # name: the attribute name; DICOM.* follow the profile, others are free text
@@ -63,13 +63,23 @@ def isDicomPatient(item):
     return item.level == profile.PATIENT_LEVEL and hasDicomIdentity(item)
 
 
+def _declared(item):
+    """The retain options an item's de-identification markers declare, or None when it is not marked by us."""
+    return Policy.declaredOptions(
+        item.attribute(profile.PATIENT_IDENTITY_REMOVED), item.attribute(profile.DEIDENTIFICATION_METHOD)
+    )
+
+
 def patientContext(patient):
     """The context a patient item gives its values: keyed on its ID, trusting its de-identification markers."""
-    key = patient.uid("DICOM") or patient.attribute("DICOM.PatientID") or ""
-    declared = Policy.declaredOptions(
-        patient.attribute(profile.PATIENT_IDENTITY_REMOVED), patient.attribute(profile.DEIDENTIFICATION_METHOD)
-    )
-    return PatientContext(key, declared)
+    return PatientContext(patient.uid("DICOM") or patient.attribute("DICOM.PatientID") or "", _declared(patient))
+
+
+def outsideContext(sceneItem, patientContexts):
+    """The context of values outside any patient: what the scene item's markers declare (a scene this tool
+    de-identified, with or without patients), else what every DICOM patient declares alike."""
+    declared = _declared(sceneItem) if sceneItem is not None else None
+    return PatientContext("", declared) if declared is not None else sceneContext(patientContexts)
 
 
 def itemSites(item, place, context):
@@ -81,7 +91,7 @@ def itemSites(item, place, context):
     uidKind = PATIENT_ITEM_UID if item.level == profile.PATIENT_LEVEL else ITEM_UID
     for name, value, handle in item.uids():
         yield Site(uidKind, name, value, f"{place} UID {name}", context, handle)
-    if isPatient:
+    if isPatient or item.level == profile.SCENE_LEVEL:  # the scene item vouches for values outside any patient
         for name in (profile.PATIENT_IDENTITY_REMOVED, profile.DEIDENTIFICATION_METHOD):
             handle = item.attributeHandle(name)
             yield Site(MARKER, name, handle.read(), f"{place} attribute {name}", context, handle)

@@ -9,8 +9,8 @@ names, descriptions and attributes; storage node file names; and all of these fo
 import vtk
 
 from . import profile
-from .planner import ATTRIBUTE, TEXT, Site, isDicomPatient, itemSites, patientContext
-from .policy import NO_PATIENT, sceneContext
+from .planner import ATTRIBUTE, TEXT, Site, isDicomPatient, itemSites, outsideContext, patientContext
+from .policy import NO_PATIENT
 
 # --- handles: how one value is read and written; None means absent. node: the MRML node the write changes ----
 
@@ -182,14 +182,15 @@ class _Hierarchy:
             return
         children = vtk.vtkIdList()
         sh.GetItemChildren(sh.GetSceneItemID(), children, True)
-        self.items = [_ShItem(sh, children.GetId(i)) for i in range(children.GetNumberOfIds())]
+        sceneItem = _ShItem(sh, sh.GetSceneItemID())
+        self.items = [sceneItem] + [_ShItem(sh, children.GetId(i)) for i in range(children.GetNumberOfIds())]
         patients = [item.item for item in self.items if isDicomPatient(item)]
-        self.outsideContext = sceneContext([self.contextOf(patient) for patient in patients])
+        self.outsideContext = outsideContext(sceneItem, [self.contextOf(patient) for patient in patients])
 
     def contextOf(self, item):
         """The patient context of an item ID (the item itself, or its ancestor at patient level)."""
         patient = None
-        if item:
+        if item and item != self.sh.GetSceneItemID():  # the scene item has no ancestor (asking logs an error)
             isPatient = self.sh.GetItemLevel(item) == profile.PATIENT_LEVEL
             patient = item if isPatient else self.sh.GetItemAncestorAtLevel(item, profile.PATIENT_LEVEL)
         if not patient:
