@@ -6,6 +6,8 @@ the file tools run on plain Python.
 
 import importlib
 
+__version__ = "0.2.0"
+
 from .audit import AUDIT_LOG_ENVIRONMENT_VARIABLE, appendAuditRecord, setAuditLog
 from .policy import KEY_ENVIRONMENT_VARIABLE, PatientContext, Policy, PolicyError
 from .report import Report

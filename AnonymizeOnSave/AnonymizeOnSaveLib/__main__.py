@@ -1,4 +1,4 @@
-"""python -m AnonymizeOnSaveLib scan PATH... | clean SRC (-o DST | --in-place)
+"""slicer-scene-anonymizer (or python -m AnonymizeOnSaveLib) scan PATH... | clean SRC (-o DST | --in-place)
 
 Exit codes: 0 nothing found / cleaned, 1 PHI found (scan), 2 error (one line on stderr per file that could not be
 read, never a traceback; a scan goes on past such a file).
@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-from . import profile
+from . import __version__, profile
 from .policy import KEY_ENVIRONMENT_VARIABLE, Policy, PolicyError
 from .sceneFiles import SceneFileError, cleanPath, scanPath
 
@@ -27,7 +27,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser():
-    parser = _Parser(prog="python -m AnonymizeOnSaveLib", description=__doc__.splitlines()[0])
+    parser = _Parser(prog=_programName(), description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     scan = commands.add_parser("scan", help="report the PHI in scene files (.mrml, .mrb, bundle folders, .nrrd)")
     scan.add_argument("paths", nargs="+", metavar="PATH")
@@ -43,6 +44,12 @@ def _parser():
         )
         command.add_argument("--key-file", help=f"the pseudonymization key (default: ${KEY_ENVIRONMENT_VARIABLE})")
     return parser
+
+
+def _programName():
+    """The installed console command's name, or how the module is run."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "python -m AnonymizeOnSaveLib" if name in ("", "__main__.py", "-c") else name
 
 
 def _policy(arguments):
