@@ -1,18 +1,27 @@
-"""slicer-scene-anonymizer (or python -m AnonymizeOnSaveLib) scan PATH... | clean SRC (-o DST | --in-place)
+"""slicer-scene-anonymizer (or python -m AnonymizeOnSaveLib): scan and clean Slicer scene files and whole shares.
 
-Exit codes: 0 nothing found / cleaned, 1 PHI found (scan), 2 error (one line on stderr per file that could not be
-read, never a traceback; a scan goes on past such a file).
-Values are never printed: findings name the file, the place and the category.
+  scan PATH...                 report the PHI in scene files and in every scene under folders
+  clean SRC... (-o DST | --in-place)
+                               a cleaned copy (a file; or, for folders or several sources, a mirror tree holding
+                               only the cleaned scenes), or each scene cleaned in place
+  pseudonyms (ID[,NAME])...    the crosswalk for a study coordinator: pseudonym ID, name and date shift per patient
+
+Exit codes: 0 nothing found / all cleaned, 1 PHI found (scan), 2 error (one line on stderr per file that could not be
+read, never a traceback; the run goes on past such a file). Values are never printed: findings name the file, the
+place and the category. Progress is shown on a terminal only.
 """
 
 import argparse
+import csv
+import io
 import json
 import os
 import sys
 
 from . import __version__, profile
 from .policy import KEY_ENVIRONMENT_VARIABLE, Policy, PolicyError
-from .sceneFiles import SceneFileError, cleanPath, scanPath
+from .shares import CleanWork, Progress, ScanWork, findScenes, isBundleFolder, run, writeCsv
+from .shares import asJson as reportAsJson
 
 FOUND, ERROR = 1, 2
 
@@ -27,18 +36,28 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser():
-    parser = _Parser(prog=_programName(), description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog=_programName(),
+        description=__doc__.splitlines()[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    scan = commands.add_parser("scan", help="report the PHI in scene files (.mrml, .mrb, bundle folders, .nrrd)")
+    scan = commands.add_parser("scan", help="report the PHI in scene files and folders of them")
     scan.add_argument("paths", nargs="+", metavar="PATH")
-    scan.add_argument("--json", action="store_true", help="machine-readable output")
-    clean = commands.add_parser("clean", help="write a copy without PHI; every entry without PHI is kept as is")
-    clean.add_argument("source", metavar="SRC")
+    clean = commands.add_parser("clean", help="write copies without PHI; every entry without PHI is kept as is")
+    clean.add_argument("sources", nargs="+", metavar="SRC")
     target = clean.add_mutually_exclusive_group(required=True)
-    target.add_argument("-o", "--output", metavar="DST")
-    target.add_argument("--in-place", action="store_true", help="replace SRC atomically")
+    target.add_argument("-o", "--output", metavar="DST", help="the cleaned file, or the folder of the mirror tree")
+    target.add_argument("--in-place", action="store_true", help="replace each scene atomically")
     for command in (scan, clean):
+        command.add_argument("--json", action="store_true", help="machine-readable output")
+        command.add_argument("--csv", metavar="FILE", help="also write the report as CSV, for spreadsheets")
+        command.add_argument("--jobs", type=int, default=1, metavar="N", help="scan or clean in N processes")
+    pseudonyms = commands.add_parser("pseudonyms", help="the pseudonyms the key gives each patient")
+    pseudonyms.add_argument("patients", nargs="*", metavar="ID[,NAME]", help="or one per line on standard input")
+    for command in (scan, clean, pseudonyms):
         command.add_argument(
             "--retain", action="append", default=[], choices=profile.RETAIN_OPTIONS, help="a PS3.15 retain option"
         )
@@ -63,68 +82,99 @@ def _policy(arguments):
     return Policy(key=key, retain=arguments.retain)
 
 
-class _FileError(Exception):
-    """An error about one file: the message names it."""
+def _report(arguments, outcomes, skipped, out, err, describe):
+    for outcome in outcomes:
+        if outcome.status == "error":
+            err.write(f"error: {outcome.scene.path}: {outcome.error}\n")
+    if arguments.csv:
+        with open(arguments.csv, "w", newline="", encoding="utf-8") as stream:
+            writeCsv(outcomes, skipped, stream)
+    if arguments.json:
+        out.write(json.dumps(reportAsJson(outcomes, skipped), indent=2) + "\n")
+        return
+    for outcome in outcomes:
+        if outcome.status != "error":
+            describe(outcome)
+    if skipped:
+        out.write(f"{len(skipped)} file(s) that are not scene files were skipped\n")
 
 
-def _onFile(path, action):
-    try:
-        return action()
-    except SceneFileError as error:
-        raise _FileError(f"{path}: {error}") from None
+def _run(arguments, paths, work, err):
+    if arguments.jobs < 1:
+        raise _UsageError("--jobs takes a number of processes, 1 or more")
+    scenes, skipped = findScenes(paths)
+    return run(scenes, work, arguments.jobs, Progress(err, scenes)), skipped
 
 
 def _scan(arguments, policy, out, err):
-    """Every path is scanned; one that cannot be read is reported (one line on err) and the scan goes on."""
-    results, errors = [], 0
-    for path in arguments.paths:
-        try:
-            results.append((path, _onFile(path, lambda path=path: scanPath(path, policy))))
-        except _FileError as error:
-            err.write(f"error: {error}\n")
-            errors += 1
-    found = any(result for _, result in results)
-    if arguments.json:
-        files = [
-            {
-                "path": path,
-                "findings": [{"place": f.place, "category": f.category} for f in result.findings],
-                "counts": dict(sorted(result.report.counts.items())),
-            }
-            for path, result in results
-        ]
-        out.write(json.dumps({"found": found, "errors": errors, "files": files}, indent=2) + "\n")
+    outcomes, skipped = _run(arguments, arguments.paths, ScanWork(policy), err)
+
+    def describe(outcome):
+        path = outcome.scene.path
+        for place, category in outcome.findings:
+            out.write(f"{path}: {place} [{profile.CATEGORY_LABELS.get(category, category)}]\n")
+        found = len(outcome.findings)
+        out.write(f"{path}: {found} PHI value(s) found\n" if found else f"{path}: no PHI found\n")
+
+    _report(arguments, outcomes, skipped, out, err, describe)
+    if any(outcome.status == "error" for outcome in outcomes):
+        return ERROR
+    return FOUND if any(outcome.status == "found" for outcome in outcomes) else 0
+
+
+def _clean(arguments, policy, out, err):
+    sources = arguments.sources
+    single = len(sources) == 1 and not (os.path.isdir(sources[0]) and not isBundleFolder(sources[0]))
+    if arguments.in_place:
+        work = CleanWork(policy)
+    elif single:
+        work = CleanWork(policy, outputFile=arguments.output)
     else:
-        for path, result in results:
-            for finding in result.findings:
-                label = profile.CATEGORY_LABELS.get(finding.category, finding.category)
-                out.write(f"{path}: {finding.place} [{label}]\n")
-            out.write(f"{path}: {len(result.findings)} PHI value(s) found\n" if result else f"{path}: no PHI found\n")
-    return ERROR if errors else FOUND if found else 0
+        if os.path.lexists(arguments.output) and (not os.path.isdir(arguments.output) or os.listdir(arguments.output)):
+            raise _UsageError("the output folder exists and is not empty; choose a new one")
+        work = CleanWork(policy, outputFolder=arguments.output)
+    outcomes, skipped = _run(arguments, sources, work, err)
+
+    def describe(outcome):
+        out.write(f"{outcome.scene.path}: cleaned into {outcome.output}\n")
+        for category, count in sorted(outcome.counts.items()):
+            if count and category != profile.MARKERS:
+                out.write(f"  {profile.CATEGORY_LABELS.get(category, category)}: {count}\n")
+
+    _report(arguments, outcomes, skipped, out, err, describe)
+    return ERROR if any(outcome.status == "error" for outcome in outcomes) else 0
 
 
-def _clean(arguments, policy, out):
-    result = _onFile(
-        arguments.source,
-        lambda: cleanPath(arguments.source, arguments.output, inPlace=arguments.in_place, policy=policy),
-    )
-    out.write(f"{arguments.source}: cleaned into {result.output}\n")
-    for line in result.report.summaryLines():
-        out.write(f"  {line}\n")
+def _pseudonyms(arguments, policy, out, stdin):
+    """PatientID,PatientName -> the pseudonyms this key gives: for whoever holds the key and must trace "ANON..."."""
+    if policy.keyIsEphemeral:
+        raise _UsageError("pseudonyms need the key that made them: give --key-file or set " + KEY_ENVIRONMENT_VARIABLE)
+    lines = arguments.patients or [line.strip() for line in stdin if line.strip()]
+    writer = csv.writer(out)
+    writer.writerow(["PatientID", "PatientName", "PseudonymID", "PseudonymName", "DateShiftDays"])
+    for row in csv.reader(io.StringIO("\n".join(lines))):
+        patientId, name = row[0].strip(), (row[1].strip() if len(row) > 1 else "")
+        pseudonyms = policy.pseudonyms
+        pseudonymName = pseudonyms.personName(name or patientId, patientId)
+        shift = pseudonyms.dateShiftDays(patientId) if profile.LONGITUDINAL_DATES in policy.retain else 0
+        writer.writerow([patientId, name, pseudonyms.identifier(patientId), pseudonymName, shift])
     return 0
 
 
-def main(argv=None, out=sys.stdout, err=sys.stderr):
+def main(argv=None, out=None, err=None, stdin=None):
+    out, err, stdin = out or sys.stdout, err or sys.stderr, stdin or sys.stdin
     try:
         arguments = _parser().parse_args(argv)
         policy = _policy(arguments)
         if arguments.command == "scan":
             return _scan(arguments, policy, out, err)
-        return _clean(arguments, policy, out)
+        if arguments.command == "clean":
+            return _clean(arguments, policy, out, err)
+        return _pseudonyms(arguments, policy, out, stdin)
     except BrokenPipeError:  # the reader went away (scan ... | head): stop quietly
         _silenceStdout(out)
         return ERROR
-    except (_UsageError, PolicyError, _FileError) as error:
+    except (_UsageError, PolicyError) as error:
         err.write(f"error: {error}\n")
     except Exception as error:  # a bug must still end in one line, never a traceback with values in it
         err.write(f"error: internal error ({type(error).__name__})\n")

@@ -1,0 +1,173 @@
+"""A whole share of scene files: every scene under the files and folders given, scanned or cleaned in one run (in
+several processes if asked), past files that cannot be read, with a report per file and progress on a terminal.
+
+A scene is a .mrml, a .mrb (.seq.mrb too), a NRRD file or header, or a bundle folder (a folder holding a .mrml of its
+own name, taken whole). Other files are listed as skipped: a clean never copies them into its output tree, since a
+share may also hold DICOM files or documents that this tool does not clean.
+"""
+
+import csv
+import os
+import time
+from collections import namedtuple
+from concurrent.futures import ProcessPoolExecutor
+
+from .sceneFiles import SceneFileError, cleanPath, scanPath
+
+SCENE_SUFFIXES = (".mrml", ".mrb", ".nrrd", ".nhdr")
+
+Scene = namedtuple("Scene", "path relative size")
+Outcome = namedtuple("Outcome", "scene status findings counts error output")
+"""status: "clean" (nothing found), "found" (scan), "cleaned", "error"; findings: (place, category) pairs."""
+
+
+def isBundleFolder(path):
+    return os.path.isfile(os.path.join(path, os.path.basename(os.path.normpath(path)) + ".mrml"))
+
+
+def _size(path):
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+    return os.path.getsize(path) if os.path.isfile(path) else 0
+
+
+def findScenes(paths):
+    """(scenes, skipped): every scene under the given files and folders, and the other files found in folders."""
+    scenes, skipped = [], []
+    for given in paths:
+        if not os.path.isdir(given) or isBundleFolder(given):
+            scenes.append(Scene(given, os.path.basename(os.path.normpath(given)), _size(given)))
+            continue
+        for folder, folders, files in os.walk(given):
+            folders.sort()
+            bundles = [name for name in folders if isBundleFolder(os.path.join(folder, name))]
+            folders[:] = [name for name in folders if name not in bundles]
+            for name in bundles + sorted(files):
+                path = os.path.join(folder, name)
+                relative = os.path.relpath(path, given)
+                if name in bundles or name.lower().endswith(SCENE_SUFFIXES):
+                    scenes.append(Scene(path, relative, _size(path)))
+                else:
+                    skipped.append(path)
+    return scenes, skipped
+
+
+def _scanOne(scene, policy):
+    try:
+        result = scanPath(scene.path, policy)
+    except SceneFileError as error:
+        return Outcome(scene, "error", [], {}, str(error), None)
+    findings = [(finding.place, finding.category) for finding in result.findings]
+    return Outcome(scene, "found" if result else "clean", findings, dict(result.report.counts), None, None)
+
+
+def _cleanOne(scene, policy, destination):
+    """destination: the output path, or None to clean in place."""
+    try:
+        if destination is not None:
+            os.makedirs(os.path.dirname(destination) or ".", exist_ok=True)
+        result = cleanPath(scene.path, destination, inPlace=destination is None, policy=policy)
+    except (SceneFileError, OSError) as error:
+        message = str(error) if isinstance(error, SceneFileError) else (error.strerror or type(error).__name__)
+        return Outcome(scene, "error", [], {}, message, None)
+    return Outcome(scene, "cleaned", [], dict(result.report.counts), None, result.output)
+
+
+class Progress:
+    """Files and bytes done, rate and time left, on one line of a terminal; nothing when stream is not one."""
+
+    def __init__(self, stream, scenes):
+        self.stream = stream if stream is not None and stream.isatty() else None
+        self.totalFiles, self.totalBytes = len(scenes), sum(scene.size for scene in scenes) or 1
+        self.files = self.bytes = 0
+        self.start = time.monotonic()
+
+    def done(self, scene):
+        self.files += 1
+        self.bytes += scene.size
+        if self.stream is None:
+            return
+        elapsed = max(time.monotonic() - self.start, 1e-6)
+        rate = self.bytes / elapsed
+        left = (self.totalBytes - self.bytes) / rate if rate else 0
+        self.stream.write(
+            f"\r{self.files}/{self.totalFiles} files, {self.bytes / 1e6:.1f}/{self.totalBytes / 1e6:.1f} MB, "
+            f"{rate / 1e6:.1f} MB/s, {left:.0f} s left "
+        )
+        if self.files == self.totalFiles:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def run(scenes, work, jobs=1, progress=None):
+    """Outcomes of work(scene) for every scene, in the scenes' order; jobs > 1 runs them in as many processes."""
+    outcomes = []
+    if jobs > 1 and len(scenes) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for outcome in pool.map(work, scenes, chunksize=max(1, len(scenes) // (jobs * 8))):
+                outcomes.append(outcome)
+                if progress:
+                    progress.done(outcome.scene)
+        return outcomes
+    for scene in scenes:
+        outcomes.append(work(scene))
+        if progress:
+            progress.done(scene)
+    return outcomes
+
+
+class ScanWork:
+    """A picklable scan of one scene (for the process pool)."""
+
+    def __init__(self, policy):
+        self.policy = policy
+
+    def __call__(self, scene):
+        return _scanOne(scene, self.policy)
+
+
+class CleanWork:
+    """A picklable clean of one scene, into outputFolder (mirroring the tree) or in place."""
+
+    def __init__(self, policy, outputFolder=None, outputFile=None):
+        self.policy, self.outputFolder, self.outputFile = policy, outputFolder, outputFile
+
+    def __call__(self, scene):
+        if self.outputFile is not None:
+            destination = self.outputFile
+        elif self.outputFolder is not None:
+            destination = os.path.join(self.outputFolder, scene.relative)
+        else:
+            destination = None
+        return _cleanOne(scene, self.policy, destination)
+
+
+def writeCsv(outcomes, skipped, stream):
+    """One row per finding (or per file without any): path, status, place, category, error."""
+    writer = csv.writer(stream)
+    writer.writerow(["path", "status", "place", "category", "error"])
+    for outcome in outcomes:
+        rows = outcome.findings or [("", "")]
+        for place, category in rows:
+            writer.writerow([outcome.scene.path, outcome.status, place, category, outcome.error or ""])
+    for path in skipped:
+        writer.writerow([path, "skipped", "", "", "not a scene file"])
+
+
+def asJson(outcomes, skipped):
+    return {
+        "found": any(outcome.status == "found" for outcome in outcomes),
+        "errors": sum(outcome.status == "error" for outcome in outcomes),
+        "files": [
+            {
+                "path": outcome.scene.path,
+                "status": outcome.status,
+                "findings": [{"place": place, "category": category} for place, category in outcome.findings],
+                "counts": dict(sorted(outcome.counts.items())),
+                **({"error": outcome.error} if outcome.error else {}),
+                **({"output": outcome.output} if outcome.output else {}),
+            }
+            for outcome in outcomes
+        ],
+        "skipped": skipped,
+    }
