@@ -37,8 +37,13 @@ def xmlDecode(text):
     return _CHARACTER_REFERENCE.sub(replace, text)
 
 
+_XML_SPECIAL = ("&", '"', "'", "<", ">", "\n", "\r")
+
+
 def xmlEncode(text):
     """vtkMRMLNode::XMLAttributeEncodeString."""
+    if not any(character in text for character in _XML_SPECIAL):
+        return text
     for old, new in (("&", "&amp;"), ('"', "&quot;"), ("'", "&apos;"), ("<", "&lt;"), (">", "&gt;")):
         text = text.replace(old, new)
     return text.replace("\n", "&#10;").replace("\r", "&#13;")
@@ -115,6 +120,7 @@ class _Element:
         self.spans = {name: span for name, _, span in attributes}
         self.insertAt = insertAt  # where a new attribute would go (before the tag's end)
         self.newValues = {}  # attribute name -> new raw text
+        self.changedComposites = set()
         self._composites = {}
 
     def text(self, name):
@@ -130,7 +136,12 @@ class _Element:
         self.newValues[name] = encode(value)
 
     def commitComposite(self, name):
-        self.newValues[name] = self._composites[name].render()
+        self.changedComposites.add(name)  # rendered once, when the document is
+
+    def renderComposites(self):
+        for name in self.changedComposites:
+            self.newValues[name] = self._composites[name].render()
+        self.changedComposites.clear()
 
 
 class _AttributeHandle:
@@ -352,13 +363,16 @@ class MrmlDocument:
         """The text with every changed value written; identical bytes elsewhere."""
         edits = []
         for element in self.elements:
+            element.renderComposites()
             for name, value in element.newValues.items():
                 if name in element.spans:
                     start, end = element.spans[name]
                     edits.append((start, end, f'{name}="{value}"'))
                 else:
                     edits.append((element.insertAt, element.insertAt, f' {name}="{value}"'))
-        text = self.text
-        for start, end, replacement in sorted(edits, reverse=True):
-            text = text[:start] + replacement + text[end:]
-        return text
+        pieces, position = [], 0
+        for start, end, replacement in sorted(edits):  # one pass: linear in the document, whatever the edits
+            pieces += [self.text[position:start], replacement]
+            position = end
+        pieces.append(self.text[position:])
+        return "".join(pieces)

@@ -413,6 +413,12 @@ def _writeZip(plan, matcher, output):
     )
     for name, info in members.infos.items():
         newName = matcher.replace(name)
+        if name in plan.headers:
+            header, original, _ = plan.headers[name]
+            rendered = header.render()
+            if rendered != original:  # the body is kept: copied as it is, or stored once inflated
+                writer.replaceStart(info, newName, rendered, original, members.archive)
+                continue
         content = _newContent(plan, name, matcher)
         if content is not None:
             writer.write(info, newName, content)

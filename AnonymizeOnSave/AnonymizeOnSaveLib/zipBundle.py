@@ -6,6 +6,8 @@ and entries we must read (scene XML, nested bundles) whose size or compression r
 data entries are only copied, so a mostly empty labelmap that compresses 1000:1 is fine.
 """
 
+import io
+import os
 import posixpath
 import struct
 import zipfile
@@ -98,6 +100,49 @@ def normalizedMember(directory, relative):
     return posixpath.normpath(posixpath.join(directory, relative.replace("\\", "/")))
 
 
+# --- CRC-32 arithmetic (zlib's crc32_combine): the CRC of a body from the CRC of the whole and of its start ------
+
+_POLYNOMIAL = 0xEDB88320
+
+
+def _multiplyModP(a, b):
+    """a * b modulo the CRC-32 polynomial (reflected), as zlib's multmodp."""
+    mask, product = 1 << 31, 0
+    while True:
+        if a & mask:
+            product ^= b
+            if a & (mask - 1) == 0:
+                return product
+        mask >>= 1
+        b = (b >> 1) ^ _POLYNOMIAL if b & 1 else b >> 1
+
+
+_X_TO_2_TO_N = [1 << 30]  # x^(2^n) modulo the polynomial, n = 0..31
+for _ in range(31):
+    _X_TO_2_TO_N.append(_multiplyModP(_X_TO_2_TO_N[-1], _X_TO_2_TO_N[-1]))
+
+
+def _shift(crc, length):
+    """crc multiplied by x^(8 * length): what length more bytes do to the CRC of what precedes them."""
+    power, n, k = 1 << 31, length, 3
+    while n:
+        if n & 1:
+            power = _multiplyModP(_X_TO_2_TO_N[k & 31], power)
+        n >>= 1
+        k += 1
+    return _multiplyModP(power, crc)
+
+
+def crcCombine(crcFirst, crcSecond, secondLength):
+    """The CRC-32 of two byte strings one after the other, from theirs (zlib's crc32_combine)."""
+    return _shift(crcFirst, secondLength) ^ crcSecond
+
+
+def crcOfRest(crcWhole, crcStart, restLength):
+    """The CRC-32 of what follows a start, from the CRC of the whole and of the start."""
+    return crcWhole ^ _shift(crcStart, restLength)
+
+
 def _dosDateTime(dateTime):
     year, month, day, hour, minute, second = dateTime
     return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
@@ -110,6 +155,42 @@ def _encodedName(info, name):
         return name.encode("cp437"), info.flag_bits
     except UnicodeEncodeError:
         return name.encode("utf-8"), info.flag_bits | 0x800
+
+
+def _copyInKernel(source, output, offset, length):
+    """Copy length bytes at offset of source to the end of output without passing them through Python, where both
+    are files on a system that can (Linux's copy_file_range); False when it cannot, before anything was copied."""
+    if not hasattr(os, "copy_file_range"):
+        return False
+    try:
+        sourceHandle, outputHandle = source.fileno(), output.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return False
+    output.flush()
+    position, copied = output.tell(), 0
+    while copied < length:
+        try:
+            count = os.copy_file_range(sourceHandle, outputHandle, length - copied, offset + copied, position + copied)
+        except OSError:
+            if copied:
+                raise
+            return False
+        if count == 0:
+            raise BundleError("a zip entry is truncated")
+        copied += count
+    output.seek(position + length)
+    return True
+
+
+def _chunks(newStart, archive, info, skip):
+    yield newStart
+    with archive.open(info) as stream:
+        stream.read(skip)
+        while True:
+            chunk = stream.read(_COPY_CHUNK)
+            if not chunk:
+                return
+            yield chunk
 
 
 class BundleWriter:
@@ -165,7 +246,64 @@ class BundleWriter:
             info.file_size,
             info.compress_type,
         )
+        self._copyRaw(start, length)
+
+    def replaceStart(self, info, name, newStart, oldStart, archive):
+        """The entry with its first bytes oldStart replaced by newStart (a data file's new header) and the rest (the
+        body) kept. A stored body is copied byte for byte, without being read; a deflated body that does not
+        compress (gzip'd voxels) is inflated once and stored; the CRC is derived from the original's either way. A
+        body that compresses is recompressed (write())."""
+        restLength = info.file_size - len(oldStart)
+        crc = crcCombine(zlib.crc32(newStart), crcOfRest(info.CRC, zlib.crc32(oldStart), restLength), restLength)
+        size = len(newStart) + restLength
+        if size >= 0xFFFFFFFF:
+            raise BundleError("the cleaned bundle would need zip64, which is not supported")
+        if info.compress_type == zipfile.ZIP_STORED:
+            start, _ = self._rawRange(info)
+            self._writeHeader(info, name, info.flag_bits, crc, size, size, zipfile.ZIP_STORED)
+            self.output.write(newStart)
+            self._copyRaw(start + len(oldStart), restLength)
+            return
+        body = self._inflated(info, len(oldStart))
+        first = next(body, b"")
+        if len(zlib.compress(first[: 1 << 16], 1)) < 0.9 * len(first[: 1 << 16]):
+            self.write(info, name, _chunks(newStart, archive, info, len(oldStart)))
+            return
+        self._writeHeader(info, name, info.flag_bits, crc, size, size, zipfile.ZIP_STORED)
+        self.output.write(newStart)
+        self.output.write(first)
+        for chunk in body:
+            self.output.write(chunk)
+
+    def _inflated(self, info, skip):
+        """The decompressed bytes of a deflated entry after its first skip bytes, in chunks; inflated straight from
+        the raw stream (the CRC is derived, so zipfile's running check is not needed)."""
+        start, length = self._rawRange(info)
         self.sourceFile.seek(start)
+        inflater = zlib.decompressobj(-15)
+        remaining, pending = length, b""
+        while remaining or inflater.unconsumed_tail:
+            raw = inflater.unconsumed_tail or self.sourceFile.read(min(_COPY_CHUNK, remaining))
+            if not inflater.unconsumed_tail:
+                if not raw:
+                    raise BundleError("a zip entry is truncated")
+                remaining -= len(raw)
+            chunk = inflater.decompress(raw, _COPY_CHUNK)
+            if skip:
+                pending += chunk
+                if len(pending) < skip:
+                    continue
+                chunk, pending, skip = pending[skip:], b"", 0
+            if chunk:
+                yield chunk
+        tail = inflater.flush()
+        if tail:
+            yield tail[skip:] if skip else tail
+
+    def _copyRaw(self, offset, length):
+        if length > _COPY_CHUNK and _copyInKernel(self.sourceFile, self.output, offset, length):
+            return
+        self.sourceFile.seek(offset)
         remaining = length
         while remaining:
             chunk = self.sourceFile.read(min(_COPY_CHUNK, remaining))
