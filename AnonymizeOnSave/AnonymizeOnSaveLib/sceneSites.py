@@ -16,7 +16,10 @@ from .policy import NO_PATIENT
 
 
 class _ItemAttribute:
+    """readBack: whether a restore reads the value back to check it (a plain setter on a live object: no)."""
+
     __slots__ = ("item", "name", "sh")
+    readBack = False
 
     def __init__(self, sh, item, name):
         self.sh, self.item, self.name = sh, item, name
@@ -39,6 +42,7 @@ class _ItemAttribute:
 
 class _ItemUid(_ItemAttribute):
     __slots__ = ()
+    readBack = True  # removed, then set: checked
 
     def read(self):
         return self.sh.GetItemUID(self.item, self.name) if self.sh.HasItemUID(self.item, self.name) else None
@@ -52,6 +56,7 @@ class _ItemUid(_ItemAttribute):
 
 class _ItemName:
     __slots__ = ("item", "sh")
+    readBack = False
 
     def __init__(self, sh, item):
         self.sh, self.item = sh, item
@@ -69,6 +74,7 @@ class _ItemName:
 
 class _NodeAttribute:
     __slots__ = ("name", "node")
+    readBack = False
 
     def __init__(self, node, name):
         self.node, self.name = node, name
@@ -86,9 +92,10 @@ class _NodeAttribute:
 class _NodeProperty:
     """A string property with Get<name>/Set<name> (Name, Description, FileName)."""
 
-    __slots__ = ("getter", "node", "setter")
+    __slots__ = ("getter", "node", "readBack", "setter")
 
     def __init__(self, node, propertyName):
+        self.readBack = propertyName == "FileName"  # Slicer's writers change file names: checked
         self.node = node
         self.getter = getattr(node, "Get" + propertyName)
         self.setter = getattr(node, "Set" + propertyName)
@@ -155,12 +162,15 @@ class _ShItem:
         return _ItemUid(self.sh, self.item, name).read()
 
     def attributes(self):
-        handles = [_ItemAttribute(self.sh, self.item, name) for name in self.sh.GetItemAttributeNames(self.item)]
-        return [(handle.name, handle.read(), handle) for handle in handles]
+        sh, item = self.sh, self.item  # the names come from the item: each value is read once, without Has...()
+        return [
+            (name, sh.GetItemAttribute(item, name), _ItemAttribute(sh, item, name))
+            for name in sh.GetItemAttributeNames(item)
+        ]
 
     def uids(self):
-        handles = [_ItemUid(self.sh, self.item, name) for name in self.sh.GetItemUIDNames(self.item)]
-        return [(handle.name, handle.read(), handle) for handle in handles]
+        sh, item = self.sh, self.item
+        return [(name, sh.GetItemUID(item, name), _ItemUid(sh, item, name)) for name in sh.GetItemUIDNames(item)]
 
     def attributeHandle(self, name):
         return _ItemAttribute(self.sh, self.item, name)

@@ -157,7 +157,7 @@ class AnonymizationSession:
                 if change.category == profile.FILE_NAMES and handle.read() != change.value:
                     continue  # the save gave the data a new file name, as a plain save would have
                 handle.write(original)
-                if handle.read() != original:
+                if getattr(handle, "readBack", True) and handle.read() != original:
                     failed.append(change.site.place)
             except Exception:
                 failed.append(change.site.place)
