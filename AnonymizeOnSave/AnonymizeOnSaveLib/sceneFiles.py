@@ -32,12 +32,11 @@ from .zipBundle import (
     openBundle,
     readEntry,
     readEntryStart,
+    withNewStart,
 )
 
 Finding = namedtuple("Finding", "file place category")
 """A PHI value found: the file, where in it (values and PHI in names masked) and its category."""
-
-_COPY_CHUNK = 1 << 20
 
 
 class SceneFileError(Exception):
@@ -390,18 +389,8 @@ def _newContent(plan, name, matcher):
 
 
 def _headerAndBody(plan, name, header, bodyOffset):
-    yield header
-    if isinstance(plan.members, _ZipMembers):
-        stream = plan.members.archive.open(plan.members.infos[name])
-    else:
-        stream = open(plan.members.path(name), "rb")  # closed below
-    with stream:
-        stream.read(bodyOffset)
-        while True:
-            chunk = stream.read(_COPY_CHUNK)
-            if not chunk:
-                return
-            yield chunk
+    """A data file of a folder with a new header (zip entries go through BundleWriter.replaceStart)."""
+    return withNewStart(header, open(plan.members.path(name), "rb"), bodyOffset)
 
 
 def _writeZip(plan, matcher, output):

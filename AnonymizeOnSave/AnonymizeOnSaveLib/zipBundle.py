@@ -182,9 +182,10 @@ def _copyInKernel(source, output, offset, length):
     return True
 
 
-def _chunks(newStart, archive, info, skip):
+def withNewStart(newStart, stream, skip):
+    """newStart, then what follows the first skip bytes of a binary stream (closed at the end), in chunks."""
     yield newStart
-    with archive.open(info) as stream:
+    with stream:
         stream.read(skip)
         while True:
             chunk = stream.read(_COPY_CHUNK)
@@ -267,7 +268,7 @@ class BundleWriter:
         body = self._inflated(info, len(oldStart))
         first = next(body, b"")
         if len(zlib.compress(first[: 1 << 16], 1)) < 0.9 * len(first[: 1 << 16]):
-            self.write(info, name, _chunks(newStart, archive, info, len(oldStart)))
+            self.write(info, name, withNewStart(newStart, archive.open(info), len(oldStart)))
             return
         self._writeHeader(info, name, info.flag_bits, crc, size, size, zipfile.ZIP_STORED)
         self.output.write(newStart)
