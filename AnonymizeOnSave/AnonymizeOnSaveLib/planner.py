@@ -111,10 +111,14 @@ Change = namedtuple("Change", "site value category")
 
 
 class PlannedChanges(list):
-    """The changes, with matcher: the PhiTextMatcher for every value they replace (UIDs inside text included) and
-    the known values given, built once to search names, written files and messages."""
+    """The changes, with values: (original, replacement, category) of every value they replace that is searched in
+    text (UIDs inside text included) and of the known values given; and matcher, the PhiTextMatcher for those
+    values, built once to search names, written files and messages."""
 
-    matcher = None
+    def __init__(self):
+        super().__init__()
+        self.values = []
+        self.matcher = PhiTextMatcher()
 
 
 def planChanges(sites, policy, knownValues=()):
@@ -160,13 +164,8 @@ def planChanges(sites, policy, knownValues=()):
             category = site.name if site.kind == TEXT else profile.FREE_TEXT
             changes.append(Change(site, new, category))
     matcher.add(replacedUids)
-    changes.matcher = matcher
+    changes.values, changes.matcher = foundValues + replacedUids, matcher
     return changes
-
-
-def uidTokens(text):
-    """The DICOM UIDs written inside a text."""
-    return [uid for uid in _UID_TOKEN.findall(text) if len(uid) >= MIN_UID_LENGTH]
 
 
 def replaceUids(text, policy, context=NO_PATIENT, replaced=None):
@@ -196,22 +195,6 @@ def valuePairs(original, new, category):
             if token
         ]
     return [(original, new, category)]
-
-
-def changedValues(changes):
-    """(original, replacement, category) of every searched value the changes replace, UIDs inside text included."""
-    pairs = []
-    for change in changes:
-        pairs += valuePairs(change.site.value, change.value, change.category)
-        if change.site.kind == TEXT or change.category == profile.FREE_TEXT:
-            originals, replacements = uidTokens(change.site.value), uidTokens(change.value or "")
-            pairs += [(uid, "", profile.UIDS) for uid in originals if uid not in replacements]
-    return pairs
-
-
-def matcherForChanges(changes):
-    """A PhiTextMatcher for the original values of changes (to search names, files and messages for them)."""
-    return getattr(changes, "matcher", None) or PhiTextMatcher(changedValues(changes))
 
 
 def textMatcherFor(sites, policy):

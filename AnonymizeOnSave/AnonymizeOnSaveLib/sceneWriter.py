@@ -115,7 +115,7 @@ def _verify(scene, fileName, kind):
     session = activeSession(scene)
     if session is None:
         return
-    for path in writtenPaths(fileName, kind):
+    for path in _writtenPaths(fileName, kind):
         try:
             found = session.verify(path)
         except VerificationError as error:
@@ -124,10 +124,9 @@ def _verify(scene, fileName, kind):
             logging.warning("Patient data written at %s was cleaned in place", found[0])
 
 
-def writtenPaths(fileName, kind=None):
+def _writtenPaths(fileName, kind):
     """What a scene save to fileName writes: the file or bundle, and for .mrml the folder Commit writes hidden
     nodes' data to (vtkMRMLScene::SavePrivateStorableNodes)."""
-    kind = kind or sceneFileKind(fileName)
     private = os.path.splitext(fileName)[0] + "_Private"
     return [fileName, private] if kind == MRML and os.path.isdir(private) else [fileName]
 

@@ -16,7 +16,7 @@ import contextlib
 import os
 
 from . import profile
-from .planner import changedValues, matcherForChanges, planChanges, textMatcherFor
+from .planner import PlannedChanges, planChanges, textMatcherFor
 from .policy import defaultPolicy
 from .report import Report
 from .verify import verifyOutput
@@ -78,7 +78,7 @@ class AnonymizationSession:
         self.report = None
         self.verified = set()  # paths already searched for this session's values
         self._applied = []
-        self._changes = []
+        self._changes = PlannedChanges()
 
     def strip(self):
         """Replace every PHI value; returns the Report. Raises AnonymizationError with the scene unchanged."""
@@ -117,12 +117,12 @@ class AnonymizationSession:
         return self.report
 
     def matcher(self):
-        """A PhiTextMatcher for the values this session replaced."""
-        return matcherForChanges(self._changes)
+        """The PhiTextMatcher for the values this session replaced (the planner's)."""
+        return self._changes.matcher
 
     def knownValues(self):
         """(original, replacement, category) of the values this session replaced, to search written files for."""
-        return changedValues(self._changes)
+        return self._changes.values
 
     def verify(self, path):
         """Search what a save wrote at path for this session's values and clean it (verify.verifyOutput), once per

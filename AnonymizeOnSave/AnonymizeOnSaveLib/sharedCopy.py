@@ -21,7 +21,7 @@ class _WorkingState:
         self.nodeIds = {node.GetID() for node in self.nodes}
         self.fileNames = {node.GetID(): _fileNames(node) for node in self.nodes if node.IsA("vtkMRMLStorageNode")}
         modified = vtk.vtkCollection()
-        self.sceneModified = scene.GetModifiedSinceRead(modified)
+        scene.GetModifiedSinceRead(modified)
         self.modified = [modified.GetItemAsObject(i) for i in range(modified.GetNumberOfItems())]
         self.storableModified = [
             node for node in self.nodes if node.IsA("vtkMRMLStorableNode") and node.GetModifiedSinceRead()
