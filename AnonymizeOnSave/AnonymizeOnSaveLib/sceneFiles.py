@@ -406,7 +406,7 @@ def _writeZip(plan, matcher, output):
             header, original, _ = plan.headers[name]
             rendered = header.render()
             if rendered != original:  # the body is kept: copied as it is, or stored once inflated
-                writer.replaceStart(info, newName, rendered, original, members.archive)
+                writer.replaceStart(info, newName, rendered, original)
                 continue
         content = _newContent(plan, name, matcher)
         if content is not None:

@@ -7,6 +7,7 @@ data entries are only copied, so a mostly empty labelmap that compresses 1000:1 
 """
 
 import io
+import itertools
 import os
 import posixpath
 import struct
@@ -249,7 +250,7 @@ class BundleWriter:
         )
         self._copyRaw(start, length)
 
-    def replaceStart(self, info, name, newStart, oldStart, archive):
+    def replaceStart(self, info, name, newStart, oldStart):
         """The entry with its first bytes oldStart replaced by newStart (a data file's new header) and the rest (the
         body) kept. A stored body is copied byte for byte, without being read; a deflated body that does not
         compress (gzip'd voxels) is inflated once and stored; the CRC is derived from the original's either way. A
@@ -268,7 +269,7 @@ class BundleWriter:
         body = self._inflated(info, len(oldStart))
         first = next(body, b"")
         if len(zlib.compress(first[: 1 << 16], 1)) < 0.9 * len(first[: 1 << 16]):
-            self.write(info, name, withNewStart(newStart, archive.open(info), len(oldStart)))
+            self.write(info, name, itertools.chain((newStart, first), body))
             return
         self._writeHeader(info, name, info.flag_bits, crc, size, size, zipfile.ZIP_STORED)
         self.output.write(newStart)
