@@ -9,10 +9,9 @@ box opens in the middle of the dialog's save.
 """
 
 import os
-import shutil
 
 from AnonymizeOnSaveLib import scenePhiMatcher
-from AnonymizeOnSaveLib.sceneFiles import SceneFileError, cleanPath, scanPath
+from AnonymizeOnSaveLib.sceneFiles import SceneFileError, cleanPath, removePath, scanPath
 from AnonymizeOnSaveLib.session import activeSession
 from AnonymizeOnSaveLib.verify import VerificationError
 
@@ -82,7 +81,7 @@ class PostSaveCheck:
             if scanPath(fileName, policy, matcher=matcher):
                 raise SceneFileError("patient data remained after cleaning")
         except SceneFileError as error:
-            _remove(fileName)
+            removePath(fileName)
             self._say(f"{shown} was written with patient data and could not be cleaned ({error}); it was deleted.")
             return False
         self._say(
@@ -90,10 +89,3 @@ class PostSaveCheck:
             "anonymized; it has been cleaned in place."
         )
         return False
-
-
-def _remove(path):
-    if os.path.isdir(path):
-        shutil.rmtree(path, ignore_errors=True)
-    elif os.path.exists(path):
-        os.remove(path)

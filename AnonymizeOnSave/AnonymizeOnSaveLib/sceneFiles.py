@@ -335,7 +335,7 @@ def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None, knownVal
                 _writeDirectory(plan, matcher, temporary)
             _replace(temporary, target)
         except BaseException:
-            _removeQuietly(temporary)
+            removePath(temporary)
             raise
     except _errors() as error:
         raise SceneFileError(_message(error)) from None
@@ -363,8 +363,9 @@ def _replace(temporary, target):
         os.replace(temporary, target)
 
 
-def _removeQuietly(path):
-    if os.path.isdir(path):
+def removePath(path):
+    """Remove a file or a folder (a symbolic link itself, not what it points to); nothing when there is none."""
+    if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path, ignore_errors=True)
     elif os.path.lexists(path):
         os.remove(path)

@@ -7,6 +7,7 @@ import tempfile
 
 from .audit import appendAuditRecord, auditLogPath
 from .saveHook import hookErrors, targetOfTheSave
+from .sceneFiles import removePath
 from .session import (
     DIRECTORY,
     MRB,
@@ -104,7 +105,7 @@ def _bracketedWrite(scene, fileName, kind, markSaved=True):
         _verify(scene, fileName, kind)
     except BaseException:
         if not existed:
-            _remove(fileName)
+            removePath(fileName)
         raise
     finally:
         scene.EndState(scene.SaveState)
@@ -129,13 +130,6 @@ def _writtenPaths(fileName, kind):
     nodes' data to (vtkMRMLScene::SavePrivateStorableNodes)."""
     private = os.path.splitext(fileName)[0] + "_Private"
     return [fileName, private] if kind == MRML and os.path.isdir(private) else [fileName]
-
-
-def _remove(path):
-    if os.path.isdir(path):
-        shutil.rmtree(path, ignore_errors=True)
-    elif os.path.exists(path):
-        os.remove(path)
 
 
 def _messages():

@@ -11,12 +11,12 @@ cleaned with the file tool and checked again; if it still holds one, it is remov
 import io
 import os
 import re
-import shutil
 from collections import namedtuple
 from urllib.parse import unquote
 
 from .mrmlText import xmlDecode
 from .phiText import PhiTextMatcher
+from .sceneFiles import SceneFileError, cleanPath, removePath
 from .zipBundle import ZIP_ERRORS, BundleError, openBundle, readEntry, readEntryStart
 
 TEXT_SUFFIXES = (".mrml", ".json", ".txt", ".tsv", ".csv", ".xml", ".ctbl", ".fcsv", ".acsv", ".html", ".md")
@@ -163,27 +163,18 @@ def verifyOutput(path, knownValues, policy, matcher=None):
     Returns the Verification of the output as written (found is empty when it was clean). Raises
     VerificationError, with the output removed, when it cannot be made clean.
     """
-    from .sceneFiles import SceneFileError, cleanPath
-
     result = search(path, knownValues, matcher)
     if not result.found:
         return result
     try:
         cleanPath(path, inPlace=True, policy=policy, knownValues=knownValues)
     except SceneFileError as error:
-        _remove(path)
+        removePath(path)
         raise VerificationError(
             f"patient data was written at {result.found[0]} and cleaning failed ({error})"
         ) from None
     remaining = findValues(path, knownValues, matcher)
     if remaining:
-        _remove(path)
+        removePath(path)
         raise VerificationError(f"patient data remained after cleaning at {remaining[0]}")
     return result
-
-
-def _remove(path):
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, ignore_errors=True)
-    elif os.path.lexists(path):
-        os.remove(path)
