@@ -33,7 +33,7 @@ _logics = {}
 
 
 def newScene():
-    """A scene set up for I/O as the Slicer application sets it up: MRB reading, segmentations, sequences."""
+    """A scene set up for I/O as the Slicer application sets it up: MRB reading, segmentations, sequences, markups."""
     scene = slicer.vtkMRMLScene()
     cache = slicer.vtkCacheManager()
     cache.SetRemoteCacheDirectory(tempfile.mkdtemp(prefix="anonymizeonsave-cache-"))
@@ -45,7 +45,12 @@ def newScene():
     segmentations.SetMRMLScene(scene)
     sequences = slicer.vtkSlicerSequencesLogic()
     sequences.SetMRMLScene(scene)
-    _logics[scene.__this__] = (segmentations, sequences, dataIO, cache)
+    selection = slicer.vtkMRMLSelectionNode()
+    selection.SetSingletonTag("Singleton")  # what vtkMRMLApplicationLogic adds; the markups logic needs it
+    scene.AddNode(selection)
+    markups = slicer.vtkSlicerMarkupsLogic()  # registers the markups storage nodes (.mrk.json)
+    markups.SetMRMLScene(scene)
+    _logics[scene.__this__] = (segmentations, sequences, markups, dataIO, cache)
     return scene
 
 
@@ -269,6 +274,14 @@ def _addSegmentation(scene, volume, studyItem):
     return segmentation
 
 
+def addSingletonParameterNode(scene, tag):
+    """A script's parameter node with a singleton tag: its node ID is the class name and the tag."""
+    node = slicer.vtkMRMLScriptedModuleNode()
+    node.SetSingletonTag(tag)
+    scene.AddNode(node)
+    return node
+
+
 # --- what a save wrote ------------------------------------------------------------------------------------------
 
 
@@ -392,6 +405,40 @@ def sceneFingerprint(scene):
             sequences.append((node.GetID(), tuple(_nodeState(frame)[2:] for frame in frames)))
     state["sequences"] = tuple(sequences)
     return state
+
+
+def savedState(scene):
+    """What a save may leave changed: modified flags per node, reference geometry, owners, lookups by UID."""
+    modified = vtk.vtkCollection()
+    sceneModified = scene.GetModifiedSinceRead(modified)
+    sh = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    children = vtk.vtkIdList()
+    sh.GetItemChildren(sh.GetSceneItemID(), children, True)
+    items = [children.GetId(i) for i in range(children.GetNumberOfIds())]
+    segmentations = scene.GetNodesByClass("vtkMRMLSegmentationNode")
+    return {
+        "sceneModified": sceneModified,
+        "modifiedNodes": sorted(modified.GetItemAsObject(i).GetID() for i in range(modified.GetNumberOfItems())),
+        "storableModified": sorted(
+            node.GetID()
+            for node in (scene.GetNthNode(i) for i in range(scene.GetNumberOfNodes()))
+            if node.IsA("vtkMRMLStorableNode") and node.GetModifiedSinceRead()
+        ),
+        "geometry": [
+            (
+                segmentations.GetItemAsObject(i).GetName(),
+                segmentations.GetItemAsObject(i).GetNodeReferenceID("referenceImageGeometryRef"),
+            )
+            for i in range(segmentations.GetNumberOfItems())
+        ],
+        "owners": [sh.GetItemOwnerPluginName(item) for item in items],
+        "lookups": [
+            sh.GetItemByUID(name, sh.GetItemUID(item, name)) == item
+            for item in items
+            for name in sh.GetItemUIDNames(item)
+            if name == "DICOM"
+        ],
+    }
 
 
 class LiveState:

@@ -172,9 +172,23 @@ def _fold(text):
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def slicerPercentEncode(text):
+    """vtkMRMLScene::PercentEncode: how Slicer writes a node name into a data file name (a byte of a non-ASCII
+    character is a negative char, printed as an unsigned short: "%ffc3")."""
+    kept = " -_.,@#$%^&()[]{}<>+="
+    written = []
+    for byte in text.encode("utf-8"):
+        character = chr(byte)
+        if "A" <= character <= "z" or "0" <= character <= "9" or character in kept:
+            written.append(character)
+        else:
+            written.append("%" + format(byte if byte < 0x80 else 0xFF00 + byte, "x"))
+    return "".join(written)
+
+
 def spellings(value):
     """The ways a person or a file format writes value: parts of a person name in any order with any separator;
-    then each as is, folded (case and accents), XML-escaped and URL-encoded."""
+    then each as is, folded (case and accents), XML-escaped, URL-encoded and percent-encoded as Slicer names files."""
     forms = {value}
     if "^" in value or "=" in value:
         for group in value.split("="):
@@ -196,6 +210,7 @@ def spellings(value):
         for variant in (form, _fold(form)):
             encoded.update({variant, quote(variant), quote(variant, safe=" "), variant.replace("'", "&apos;")})
             encoded.add(variant.replace(" ", "%20").replace("'", "%27"))
+            encoded.add(slicerPercentEncode(variant))
     return {_fold(form) for form in encoded if len(form) >= 2}
 
 

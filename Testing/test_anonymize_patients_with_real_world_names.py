@@ -5,7 +5,7 @@ import os
 
 import pytest
 from dicomScenes import LiveState
-from hospitalScenes import buildHospitalScene, leaks
+from hospitalScenes import buildHospitalScene, leaks, slicerPercentEncode
 
 from AnonymizeOnSaveLib import Policy, saveScene
 
@@ -29,3 +29,17 @@ def test_no_spelling_of_any_value_reaches_any_byte(tmp_path, name, display):
     found = leaks(target, values)
     assert found == [], [(place.replace(str(tmp_path), ""), index) for place, index in found]
     assert before.differences() == []
+
+
+@pytest.mark.parametrize("name", ["scene.mrb", "bundle"])
+def test_a_data_file_name_with_slicers_escapes_is_cleaned(tmp_path, name):
+    """The Save dialog names files after nodes with Slicer's escapes ("M%ffc3%ffbcller"); the name stays on the
+    storage node, and the next bundle save writes it again."""
+    scene, values = buildHospitalScene()
+    volume = scene.GetFirstNodeByClass("vtkMRMLScalarVolumeNode")
+    storage = volume.CreateDefaultStorageNode()
+    scene.AddNode(storage)
+    volume.SetAndObserveStorageNodeID(storage.GetID())
+    storage.SetFileName(str(tmp_path / (slicerPercentEncode("Müller-Lüdenscheidt José") + " arterial.nrrd")))
+    assert saveScene(scene, str(tmp_path / name), policy=POLICY)
+    assert leaks(str(tmp_path / name), values) == []

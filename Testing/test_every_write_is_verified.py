@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 import slicer
-from dicomScenes import LiveState, buildSampleScene, leakScan
+from dicomScenes import LiveState, addSingletonParameterNode, buildSampleScene, leakScan
 
 from AnonymizeOnSaveLib import Policy, profile, saveScene, session
 from AnonymizeOnSaveLib.verify import findValues
@@ -78,8 +78,8 @@ def test_a_value_the_strip_missed_is_cleaned_from_the_output(tmp_path, monkeypat
 @pytest.mark.parametrize("name", FORMATS)
 def test_a_value_that_cannot_be_cleaned_fails_the_save_and_removes_the_output(tmp_path, caplog, name):
     sample = buildSampleScene()
-    text = sample.scene.AddNewNodeByClass("vtkMRMLTextNode", "Note")
-    text.SetText("Reviewed with the patient, CompressedSamples CT1, on the phone.")  # not a surface yet (issue 9)
+    # A script's parameter node whose singleton tag, and so its node ID, names the patient: IDs are never rewritten.
+    notes = addSingletonParameterNode(sample.scene, "Notes_CompressedSamples_CT1")
     before = LiveState(sample.scene)
     target = str(tmp_path / name)
     assert not saveScene(sample.scene, target, policy=POLICY)
@@ -87,7 +87,7 @@ def test_a_value_that_cannot_be_cleaned_fails_the_save_and_removes_the_output(tm
     assert "was removed: patient data remained after cleaning at" in caplog.text
     assert ".mrml" in caplog.text and "CompressedSamples" not in caplog.text
     assert before.differences() == [] and session.activeSession(sample.scene) is None
-    assert isinstance(text, slicer.vtkMRMLTextNode) and "CompressedSamples" in text.GetText()
+    assert "CompressedSamples" in notes.GetSingletonTag()
 
 
 def test_a_patient_named_like_a_slice_view_saves_and_the_views_keep_their_names(tmp_path):

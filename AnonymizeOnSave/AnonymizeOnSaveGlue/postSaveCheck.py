@@ -11,6 +11,7 @@ box opens in the middle of the dialog's save.
 import os
 
 from AnonymizeOnSaveLib import scenePhiMatcher
+from AnonymizeOnSaveLib.fileNames import replaceInFileName
 from AnonymizeOnSaveLib.sceneFiles import SceneFileError, cleanPath, removePath, scanPath
 from AnonymizeOnSaveLib.session import activeSession
 from AnonymizeOnSaveLib.verify import VerificationError
@@ -58,7 +59,7 @@ class PostSaveCheck:
 
     def verify(self, fileName, session):
         """A file written while the scene was stripped: search it for the values the session replaced."""
-        shown = session.matcher().replace(fileName)
+        shown = replaceInFileName(session.matcher(), fileName)
         try:
             found = session.verify(fileName)
         except VerificationError as error:
@@ -72,7 +73,7 @@ class PostSaveCheck:
         """Scan fileName for PHI and for the values the live scene holds; clean it in place, or remove it."""
         policy = self.settings.policy()
         matcher = scenePhiMatcher(self.scene, policy)
-        shown = matcher.replace(fileName)  # messages are logged too: no patient value, not even in the path
+        shown = replaceInFileName(matcher, fileName)  # messages are logged too: no patient value, not even in the path
         try:
             result = scanPath(fileName, policy, matcher=matcher)
             if not result:

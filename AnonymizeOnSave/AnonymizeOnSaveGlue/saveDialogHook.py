@@ -9,6 +9,7 @@ opened the overwrite question in a nested event loop. Cancel and close end any b
 import logging
 
 from AnonymizeOnSaveLib import AnonymizationError, scenePhiMatcher
+from AnonymizeOnSaveLib.fileNames import replaceInFileName
 
 from .policySettings import EVERY_SAVE
 from .saveBracket import SaveBracket
@@ -154,7 +155,7 @@ class SaveDialogHook:
             item = self.fileWidget.item(row, FILE_NAME_COLUMN)
             if item is not None:
                 name = item.text()
-                clean = matcher.replace(name)
+                clean = replaceInFileName(matcher, name)
                 if clean != name:
                     item.setText(clean)
 

@@ -8,6 +8,8 @@ import datetime
 import json
 import os
 
+from .fileNames import replaceInFileName
+
 AUDIT_LOG_ENVIRONMENT_VARIABLE = "ANONYMIZE_ON_SAVE_AUDIT_LOG"
 _auditLogPath = None
 
@@ -27,7 +29,7 @@ def auditRecord(outputPath, policy, report, matcher=None, when=None):
     path = os.fspath(outputPath)
     return {
         "time": when.isoformat(timespec="seconds"),
-        "output": matcher.replace(path) if matcher is not None else path,
+        "output": replaceInFileName(matcher, path) if matcher is not None else path,
         "policy": json.loads(policy.toJSON()),
         "counts": dict(sorted(report.counts.items())),
     }

@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ElementTree
 
 from . import profile
-from .planner import ATTRIBUTE, TEXT, Site, isDicomPatient, itemSites, outsideContext, patientContext
+from .planner import ATTRIBUTE, DATA, TEXT, Site, isDicomPatient, itemSites, outsideContext, patientContext
 from .policy import NO_PATIENT
 
 
@@ -182,6 +182,25 @@ class _EntryHandle:
         self.element.commitComposite(self.attribute)
 
 
+class _ParameterHandle(_AttributeHandle):
+    """The value of a scripted module node's ``parameterN= "name value"`` (the name is %-encoded, then a space)."""
+
+    __slots__ = ()
+
+    def read(self):
+        text = self.element.text(self.name)
+        return None if text is None else text.partition(" ")[2]
+
+    def write(self, value):
+        self.element.setText(self.name, self.element.text(self.name).partition(" ")[0] + " " + (value or ""))
+
+
+_PARAMETER = re.compile(r"parameter[0-9]+")
+_FILE_NAME = re.compile(r"fileName|fileListMember[0-9]+")
+# What a node element writes that is not a value a person gave: its identity and its references to other nodes.
+_STRUCTURE = frozenset(("id", "name", "description", "attributes", "references"))
+
+
 def _references(element):
     """A node's references: role -> referenced node IDs (``role:id id;role2:id``)."""
     references = {}
@@ -330,7 +349,7 @@ class MrmlDocument:
         for element in self.nodeElements:
             nodeId = element.raw["id"]
             for name in element.raw:
-                if name == "fileName" or re.fullmatch(r"fileListMember[0-9]+", name):
+                if _FILE_NAME.fullmatch(name):
                     found.append((nodeId, name, urlDecode(element.raw[name])))
         return found
 
@@ -355,9 +374,15 @@ class MrmlDocument:
                 handle = _EntryHandle(node, "attributes", name)
                 yield Site(ATTRIBUTE, name, value, f"{place} attribute {name}", context, handle)
         for name in node.raw:
-            if name == "fileName" or re.fullmatch(r"fileListMember[0-9]+", name):
+            if _FILE_NAME.fullmatch(name):
                 handle = _FileNameHandle(node, name)
                 yield Site(TEXT, profile.FILE_NAMES, handle.read(), f"{place} {name}", context, handle)
+            elif name not in _STRUCTURE:
+                # Any other value (a parameter, a short text, a segment ID in display properties, sequence index
+                # values, a view label) is data: the known values found in it are replaced.
+                isParameter = node.tag == "ScriptedModule" and _PARAMETER.fullmatch(name)
+                handle = (_ParameterHandle if isParameter else _AttributeHandle)(node, name)
+                yield Site(DATA, profile.DATA_TEXT, handle.read(), f"{place} {name}", context, handle)
 
     def render(self):
         """The text with every changed value written; identical bytes elsewhere."""

@@ -1,13 +1,14 @@
 """The header of a .nrrd / .seq.nrrd file as PHI Sites; the body is never read or changed.
 
 Since Slicer 5.10 the node attributes of each item of a volume or transform sequence are written as
-``axis <n> item <index> <attribute>:=<value>`` lines; other ``key:=value`` lines are the node's own fields.
+``axis <n> item <index> <attribute>:=<value>`` lines; other ``key:=value`` lines are the node's own fields: segment
+names, IDs and tags (``Segment0_Name``), sequence index values, which are data (DATA Sites).
 """
 
 import re
 
 from . import profile
-from .planner import ATTRIBUTE, TEXT, Site
+from .planner import ATTRIBUTE, DATA, Site
 from .policy import NO_PATIENT
 
 MAX_HEADER_BYTES = 1 << 20
@@ -75,7 +76,7 @@ class NrrdHeader:
             if match or name.startswith(profile.DICOM_PREFIX):
                 sites.append(Site(ATTRIBUTE, name, value, f"{place}header key {key}", context, handle))
             else:
-                sites.append(Site(TEXT, profile.FREE_TEXT, value, f"{place}header key {key}", context, handle))
+                sites.append(Site(DATA, profile.DATA_TEXT, value, f"{place}header key {key}", context, handle))
         return sites
 
     def render(self):

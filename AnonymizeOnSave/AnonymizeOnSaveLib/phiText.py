@@ -228,11 +228,11 @@ class PhiTextMatcher:
         """The distinct keys found in text (for messages: callers name places, never values)."""
         return {key for _, _, key in self._matches(tokens(text))} if text else set()
 
-    def replace(self, text):
-        """text with every PHI value replaced; text itself when it holds none. Of overlapping matches the longest
-        wins; a match spans from its first token's first character to its last token's last character."""
+    def replacements(self, text):
+        """(start, end, replacement) of every PHI value in text, by character, last first. Of overlapping matches
+        the longest wins; a match spans from its first token's first character to its last token's last one."""
         if not text or not self._anchorSet:
-            return text
+            return []
         spans = [
             (match.start(), match.end())
             for match in _TOKEN.finditer(text)
@@ -243,6 +243,13 @@ class PhiTextMatcher:
         for start, end, key in sorted(self._matches(folded), key=lambda m: (m[0] - m[1], m[0])):
             if all(end <= other[0] or start >= other[1] for other in chosen):
                 chosen.append((start, end, key))
-        for start, end, key in sorted(chosen, reverse=True):
-            text = text[: spans[start][0]] + self._replacements[key] + text[spans[end - 1][1] :]
+        return [
+            (spans[start][0], spans[end - 1][1], self._replacements[key])
+            for start, end, key in sorted(chosen, reverse=True)
+        ]
+
+    def replace(self, text):
+        """text with every PHI value replaced; text itself when it holds none."""
+        for start, end, replacement in self.replacements(text):
+            text = text[:start] + replacement + text[end:]
         return text

@@ -9,6 +9,7 @@ import re
 from collections import namedtuple
 
 from . import profile
+from .fileNames import replaceInFileName
 from .phiText import PhiTextMatcher
 from .policy import NO_PATIENT, PatientContext, Policy, sceneContext
 
@@ -20,6 +21,9 @@ PATIENT_ITEM_NAME = "patientItemName"  # source: the item's DICOM.PatientName
 STUDY_ITEM_NAME = "studyItemName"  # source: the item's DICOM.StudyDescription
 MARKER = "marker"  # name: a de-identification marker attribute of a patient item; value None when absent
 TEXT = "text"  # name: the category (FREE_TEXT or FILE_NAMES); a node name, description or file name
+# Text a person typed into data: point labels, segment names, table cells, text, colour names, parameter values,
+# any other value a node writes. Only the known values found in it are replaced, the rest of it is kept.
+DATA = "data"
 
 ANONYMIZED_STUDY_NAME = "Anonymized study"
 # A DICOM UID inside any text: a root arc 0, 1 or 2 and two or more arcs, at least MIN_UID_LENGTH characters (so
@@ -129,12 +133,15 @@ def planChanges(sites, policy, knownValues=()):
     """
     changes = PlannedChanges()
     foundValues = list(knownValues)
-    textSites = []
+    textSites, dataSites = [], []
     markers = policy.markerValues()
     for site in sites:
         if site.kind == MARKER:
             new, category = markers[site.name], profile.MARKERS
         elif site.value is None:
+            continue
+        elif site.kind == DATA:
+            dataSites.append(site)
             continue
         elif site.kind == TEXT or (site.kind == ATTRIBUTE and profile.ruleForAttribute(site.name) is None):
             textSites.append(site)
@@ -159,11 +166,16 @@ def planChanges(sites, policy, knownValues=()):
     matcher = PhiTextMatcher(foundValues)
     replacedUids = []
     for site in textSites:
-        new = replaceUids(matcher.replace(site.value), policy, site.context, replacedUids)
+        cleaned = replaceInFileName(matcher, site.value) if site.name == profile.FILE_NAMES else None
+        new = replaceUids(cleaned or matcher.replace(site.value), policy, site.context, replacedUids)
         if new != site.value:
             category = site.name if site.kind == TEXT else profile.FREE_TEXT
             changes.append(Change(site, new, category))
     matcher.add(replacedUids)
+    for site in dataSites:
+        new = matcher.replace(site.value)
+        if new != site.value:
+            changes.append(Change(site, new, profile.DATA_TEXT))
     changes.values, changes.matcher = foundValues + replacedUids, matcher
     return changes
 

@@ -34,6 +34,7 @@ OTHER_DICOM = "otherDicom"
 ITEM_NAMES = "itemNames"
 FREE_TEXT = "freeText"
 FILE_NAMES = "fileNames"
+DATA_TEXT = "dataText"
 MARKERS = "markers"
 TECHNICAL = "technical"
 
@@ -54,6 +55,7 @@ CATEGORY_LABELS = {
     ITEM_NAMES: "patient and study item names",
     FREE_TEXT: "PHI inside names, descriptions and attributes",
     FILE_NAMES: "PHI inside file names",
+    DATA_TEXT: "PHI inside data (point labels, segment names, table cells, text, colour names, parameters)",
     MARKERS: "de-identification markers added",
     TECHNICAL: "technical values",
 }
@@ -167,7 +169,7 @@ def ruleForAttribute(name):
 
 
 # Values of these categories are searched in free text (names, descriptions, file names, written files).
-NOT_SEARCHED = frozenset((TECHNICAL, MARKERS, ITEM_NAMES, FREE_TEXT, FILE_NAMES))
+NOT_SEARCHED = frozenset((TECHNICAL, MARKERS, ITEM_NAMES, FREE_TEXT, FILE_NAMES, DATA_TEXT))
 PERSON_NAME_CATEGORIES = frozenset((NAMES, OTHER_NAMES))
 
 

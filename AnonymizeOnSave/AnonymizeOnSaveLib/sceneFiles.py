@@ -1,11 +1,12 @@
 """Scan and clean scene files that were already saved or shared, with the standard library only.
 
-Formats: .mrml; .mrb bundles (zip), including nested bundles such as .seq.mrb; directory bundles; and the headers
-of .nrrd/.seq.nrrd files. Every scene, header and nested bundle of a file is planned at once with the same policy
-and planner as a live save, so pseudonyms agree everywhere and a cleaned plain save matches an anonymized one.
-Scanning is a dry run of cleaning: a value is PHI when cleaning would change it. Only scene XML and data-file
-headers are read; bulk data is copied byte for byte (zip entries without recompressing). Output goes to a
-temporary name and is renamed into place, so a failure leaves no partial output.
+Formats: .mrml; .mrb bundles (zip), including nested bundles such as .seq.mrb; directory bundles; the headers
+of .nrrd/.seq.nrrd files; and, inside a bundle, the data files people type into (dataFiles.py: markups, tables,
+colour tables, text). Every scene, header, data file and nested bundle of a file is planned at once with the same
+policy and planner as a live save, so pseudonyms agree everywhere and a cleaned plain save matches an anonymized
+one. Scanning is a dry run of cleaning: a value is PHI when cleaning would change it. Bulk data is never read: it
+is copied byte for byte (zip entries without recompressing). Output goes to a temporary name and is renamed into
+place, so a failure leaves no partial output.
 """
 
 import io
@@ -17,6 +18,8 @@ import tempfile
 from collections import namedtuple
 
 from . import profile
+from .dataFiles import DataFileError, isDataFile, readDataFile
+from .fileNames import replaceInFileName
 from .mrmlText import MrmlDocument, MrmlSyntaxError
 from .nrrdHeader import MAX_HEADER_BYTES, NrrdHeader, NrrdHeaderError, splitHeader
 from .planner import planChanges
@@ -66,7 +69,7 @@ def _kind(name):
         return "nrrd"
     if lower.endswith(".mrb"):
         return "bundle"
-    return "other"
+    return "data" if isDataFile(lower) else "other"
 
 
 # --- members: the files of a bundle, whatever holds them ----------------------------------------------------
@@ -128,6 +131,7 @@ class _Plan:
         self.prefix = prefix  # where this bundle sits, for places: "" or "inner.seq.mrb!"
         self.documents = {}  # member name -> MrmlDocument
         self.headers = {}  # member name -> (NrrdHeader, original header bytes, body offset)
+        self.dataFiles = {}  # member name -> its dataFiles surface
         self.nested = {}  # member name -> _Plan
         self.sites = []
 
@@ -149,6 +153,9 @@ class _Plan:
                 header = NrrdHeader(headerBytes)
                 self.headers[name] = (header, headerBytes, bodyOffset)
                 self.sites.extend(header.sites(place, context))
+            elif kind == "data":
+                self.dataFiles[name] = readDataFile(name, self.members.read(name))
+                self.sites.extend(self.dataFiles[name].sites(place, context))
             elif kind == "bundle":
                 nested = _Plan(_ZipMembers(io.BytesIO(self.members.read(name))), f"{self.prefix}{name}!")
                 nested.collect(context)
@@ -168,7 +175,7 @@ class _Plan:
 
     def renames(self, matcher):
         """member name -> its name without PHI, for the members whose name holds some."""
-        renamed = {name: matcher.replace(name) for name in self.members.names()}
+        renamed = {name: replaceInFileName(matcher, name) for name in self.members.names()}
         return {name: new for name, new in renamed.items() if new != name}
 
 
@@ -196,8 +203,9 @@ def _decode(data):
         raise SceneFileError("a scene file is not UTF-8 text") from None
 
 
-def _open(path):
-    """The plan of a scene file or directory bundle."""
+def _open(path, dataFile=False):
+    """The plan of a scene file or directory bundle (or, with dataFile, of a data file a save wrote beside its
+    scene: alone, its values are known only from that scene)."""
     if not os.path.lexists(path):
         raise SceneFileError("no such file or directory")
     if os.path.isdir(path):
@@ -211,7 +219,7 @@ def _open(path):
             except BaseException:
                 stream.close()
                 raise
-        elif kind in ("mrml", "nrrd"):
+        elif kind in ("mrml", "nrrd") or (kind == "data" and dataFile):
             folder, name = os.path.split(os.path.abspath(path))
             plan = _Plan(_SingleFile(folder, name), "")
         else:
@@ -236,7 +244,7 @@ def _close(plan):
 
 
 def _errors():
-    return (BundleError, MrmlSyntaxError, NrrdHeaderError, UnicodeDecodeError, *ZIP_ERRORS)
+    return (BundleError, DataFileError, MrmlSyntaxError, NrrdHeaderError, UnicodeDecodeError, *ZIP_ERRORS)
 
 
 def _message(error):
@@ -247,7 +255,7 @@ def _message(error):
 
 def _planChanges(path, policy, knownValues=()):
     try:
-        plan = _open(path)
+        plan = _open(path, dataFile=bool(knownValues))
     except SceneFileError:
         raise
     except _errors() as error:
@@ -299,6 +307,9 @@ def _knownValueFindings(plan, matcher, found, path):
             findings.append(Finding(path, found.replace(f"{plan.prefix}{name}"), "knownValue"))
     for name, (header, _, _) in plan.headers.items():
         if matcher.contains(header.render().decode("utf-8")):
+            findings.append(Finding(path, found.replace(f"{plan.prefix}{name}"), "knownValue"))
+    for name, surface in plan.dataFiles.items():
+        if matcher.contains(surface.render().decode("utf-8")):
             findings.append(Finding(path, found.replace(f"{plan.prefix}{name}"), "knownValue"))
     for nested in plan.nested.values():
         findings += _knownValueFindings(nested, matcher, found, path)
@@ -381,6 +392,9 @@ def _newContent(plan, name, matcher):
         header, original, bodyOffset = plan.headers[name]
         rendered = header.render()
         return None if rendered == original else _headerAndBody(plan, name, rendered, bodyOffset)
+    if name in plan.dataFiles:
+        surface = plan.dataFiles[name]
+        return [surface.render()] if surface.changed else None
     if name in plan.nested:
         nested = plan.nested[name]
         output = io.BytesIO()
@@ -402,7 +416,7 @@ def _writeZip(plan, matcher, output):
         members.archive, members.fileObject, output, None if cleanComment == comment else cleanComment.encode("utf-8")
     )
     for name, info in members.infos.items():
-        newName = matcher.replace(name)
+        newName = replaceInFileName(matcher, name)
         if name in plan.headers:
             header, original, _ = plan.headers[name]
             rendered = header.render()
@@ -432,7 +446,7 @@ def _writeDirectory(plan, matcher, temporary):
     os.mkdir(temporary)
     for name in plan.members.names():
         source = plan.members.path(name)
-        destination = os.path.join(temporary, *matcher.replace(name).split("/"))
+        destination = os.path.join(temporary, *replaceInFileName(matcher, name).split("/"))
         os.makedirs(os.path.dirname(destination), exist_ok=True)
         if os.path.islink(source):
             os.symlink(os.readlink(source), destination)

@@ -2,14 +2,19 @@
 
 Each surface lists its values as planner Sites whose handle can read and write the value back, so a session can
 snapshot, strip and restore them. Surfaces: subject hierarchy item attributes, item UIDs and item names; node
-names, descriptions and attributes; storage node file names; and all of these for the nodes inside sequences
-(written into .seq.nrrd headers and .seq.mrb bundles).
+names, descriptions and attributes; storage node file names; scripted module parameters and the text of a text
+node kept in the scene file; and all of these for the nodes inside sequences (written into .seq.nrrd headers and
+.seq.mrb bundles).
+
+What a storage node writes to its own file (markups points, segments, table cells, colour names, long text,
+sequence index values) is not changed here: a storable node changed and put back stays "modified since read". A
+save cleans those values in the bytes written, with the file tool's surfaces (dataFiles.py, nrrdHeader.py).
 """
 
 import vtk
 
 from . import profile
-from .planner import ATTRIBUTE, TEXT, Site, isDicomPatient, itemSites, outsideContext, patientContext
+from .planner import ATTRIBUTE, DATA, TEXT, Site, isDicomPatient, itemSites, outsideContext, patientContext
 from .policy import NO_PATIENT
 
 # --- handles: how one value is read and written; None means absent. node: the MRML node the write changes ----
@@ -105,6 +110,20 @@ class _NodeProperty:
 
     def write(self, value):
         self.setter(value)
+
+
+class _ModuleParameter:
+    __slots__ = ("name", "node")
+    readBack = False
+
+    def __init__(self, node, name):
+        self.node, self.name = node, name
+
+    def read(self):
+        return self.node.GetParameter(self.name)
+
+    def write(self, value):
+        self.node.SetParameter(self.name, value or "")
 
 
 class _StorageNthFileName:
@@ -232,6 +251,13 @@ def _nodeSites(node, context):
     for name in node.GetAttributeNames() or ():
         handle = _NodeAttribute(node, name)
         yield Site(ATTRIBUTE, name, handle.read(), f"{place} attribute {name}", context, handle)
+    if node.IsA("vtkMRMLScriptedModuleNode"):
+        for name in node.GetParameterNames():
+            handle = _ModuleParameter(node, name)
+            yield Site(DATA, profile.DATA_TEXT, handle.read(), f"{place} parameter {name}", context, handle)
+    if node.IsA("vtkMRMLTextNode") and node.GetStorageNode() is None and not node.GetDefaultStorageNodeClassName():
+        handle = _NodeProperty(node, "Text")  # short text, written into the scene file
+        yield Site(DATA, profile.DATA_TEXT, handle.read(), f"{place} text", context, handle)
     if node.IsA("vtkMRMLStorageNode"):
         handle = _NodeProperty(node, "FileName")
         yield Site(TEXT, profile.FILE_NAMES, handle.read(), f"{place} file name", context, handle)

@@ -6,6 +6,7 @@ import shutil
 import tempfile
 
 from .audit import appendAuditRecord, auditLogPath
+from .fileNames import decodeFileName, replaceInFileName
 from .saveHook import hookErrors, targetOfTheSave
 from .sceneFiles import removePath
 from .session import (
@@ -50,8 +51,8 @@ def saveScene(scene, fileName, anonymize=True, policy=None, markSaved=True):
                 raise _SaveFailed(f"anonymization failed, nothing was written: {error}") from None
             session = candidate
             matcher = session.matcher()
-            shown = matcher.replace(fileName)
-            if matcher.contains(os.path.basename(fileName)):
+            shown = replaceInFileName(matcher, fileName)
+            if matcher.contains(decodeFileName(os.path.basename(fileName))):
                 # The name is written too (an MRB's folder and scene inside are named after it).
                 raise _SaveFailed("the file name holds patient data; choose another name, nothing was written")
         _bracketedWrite(scene, fileName, kind, markSaved)

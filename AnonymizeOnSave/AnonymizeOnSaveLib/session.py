@@ -13,6 +13,7 @@ held events stay pending on those nodes, as VTK keeps them, until their next End
 """
 
 import contextlib
+import logging
 import os
 
 from . import profile
@@ -126,7 +127,8 @@ class AnonymizationSession:
 
     def verify(self, path):
         """Search what a save wrote at path for this session's values and clean it (verify.verifyOutput), once per
-        path. Returns the places found before cleaning (also kept in report.verifications); raises
+        path. Returns the places where a value the strip should have replaced was found before cleaning (values
+        typed into data are expected there and only logged; both are kept in report.verifications); raises
         VerificationError with the output removed."""
         path = os.path.abspath(path)
         if path in self.verified or not os.path.lexists(path):
@@ -134,6 +136,8 @@ class AnonymizationSession:
         self.verified.add(path)
         result = verifyOutput(path, self.knownValues(), self.policy, self.matcher())
         self.report.verifications.append(result)
+        if result.data:
+            logging.info("Values typed into data were replaced in %d place(s) written, first: %s", *_first(result.data))
         return result.found
 
     def restore(self):
@@ -161,6 +165,10 @@ class AnonymizationSession:
                     failed.append(change.site.place)
             except Exception:
                 failed.append(change.site.place)
+
+
+def _first(places):
+    return len(places), places[0]
 
 
 def _nodesOf(changes):

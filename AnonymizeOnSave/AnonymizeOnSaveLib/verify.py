@@ -6,6 +6,10 @@ with a text header (NRRD and its sequence and segmentation variants, MetaImage, 
 Text is searched as Slicer writes it and decoded (XML entities, JSON \\u escapes, %XX in file names). Voxel, mesh and
 other binary bodies are not searched: they hold no text a person typed. When a value is found the output is
 cleaned with the file tool and checked again; if it still holds one, it is removed.
+
+Values people type into data (point labels, segment names, table cells, text, colour names: DATA Sites) are never
+changed in the live nodes, so finding them here is expected: they are told apart from values the strip should have
+replaced (found), which point to a surface this tool does not know.
 """
 
 import io
@@ -14,8 +18,12 @@ import re
 from collections import namedtuple
 from urllib.parse import unquote
 
-from .mrmlText import xmlDecode
+from .dataFiles import isDataFile
+from .fileNames import decodeFileName
+from .mrmlText import MrmlDocument, MrmlSyntaxError, xmlDecode
+from .nrrdHeader import NrrdHeader, NrrdHeaderError
 from .phiText import PhiTextMatcher
+from .planner import DATA
 from .sceneFiles import SceneFileError, cleanPath, removePath
 from .zipBundle import ZIP_ERRORS, BundleError, openBundle, readEntry, readEntryStart
 
@@ -27,13 +35,15 @@ _HEADER_ENDS = {
     (".ply",): (b"end_header",),
     (".vtp", ".vtu", ".vti", ".vtm", ".vts", ".vtr"): (b"<AppendedData", b"<DataArray"),
 }
+_DATA_HOLDERS = (".mrml", ".nrrd", ".nhdr")  # files with values typed into data among others
 _XML_NAMES = re.compile(r"</?[\w.:-]+|[\w.:-]+(?=\s*=\s*[\"'])")
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
-Verification = namedtuple("Verification", "found files bytes values")
-"""What a check searched: found, the places (masked) where a value was written before cleaning; files, the files,
-entries and names searched; bytes, the bytes of text, headers and names searched; values, how many values."""
+Verification = namedtuple("Verification", "found files bytes values data")
+"""What a check searched: found, the places (masked) where a value the strip should have replaced was written
+before cleaning; files, the files, entries and names searched; bytes, the bytes of text, headers and names
+searched; values, how many values; data, the places where a value typed into data was found (and cleaned)."""
 
 
 class VerificationError(RuntimeError):
@@ -49,7 +59,22 @@ def _readable(text, isXml=False):
         text = xmlDecode(text)
     if "\\u" in text:
         text = _JSON_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text)
-    return unquote(text) if "%" in text else text
+    # Twice: a scene file URL-encodes the escapes Slicer writes into file names ("%25ffc3"); then standard escapes.
+    return unquote(decodeFileName(decodeFileName(text))) if "%" in text else text
+
+
+def _withoutData(name, text):
+    """The text with every value typed into data blanked (a scene file or a NRRD header), or None when the text
+    cannot be read as one."""
+    try:
+        surface = MrmlDocument(text) if name.lower().endswith(".mrml") else NrrdHeader(text.encode("utf-8"))
+    except (MrmlSyntaxError, NrrdHeaderError):
+        return None
+    for site in surface.sites():
+        if site.kind == DATA:
+            site.handle.write("")
+    rendered = surface.render()
+    return rendered if isinstance(rendered, str) else rendered.decode("utf-8")
 
 
 def _header(name, data):
@@ -72,6 +97,7 @@ class _Search:
     def __init__(self, matcher):
         self.matcher = matcher
         self.places = []
+        self.dataPlaces = []
         self.files = 0
         self.bytes = 0
 
@@ -79,11 +105,16 @@ class _Search:
         """A place as it may be logged: decoded, with every known value replaced."""
         return self.matcher.replace(_readable(place))
 
-    def text(self, place, text, isXml=False):
-        """Search a text; XML element and attribute names are dropped (a second pass) only when the text matches."""
+    def text(self, place, text, isXml=False, name=""):
+        """Search a text; XML element and attribute names are dropped (a second pass) only when the text matches.
+        name: the file's name, to tell values typed into data (all of a data file) from values found elsewhere."""
         self.bytes += len(text)
         if self.matcher.contains(_readable(text)) and (not isXml or self.matcher.contains(_readable(text, True))):
-            self.places.append(self.shown(place))
+            rest = "" if isDataFile(name) else _withoutData(name, text) if name.endswith(_DATA_HOLDERS) else text
+            if rest is not None and not self.matcher.contains(_readable(rest, isXml)):
+                self.dataPlaces.append(self.shown(place))
+            else:
+                self.places.append(self.shown(place))
 
     def name(self, place, name):
         self.files += 1
@@ -97,11 +128,11 @@ class _Search:
         if start[:4] == b"PK\x03\x04":
             self.bundle(place, io.BytesIO(readAll()))
         elif lower.endswith(TEXT_SUFFIXES):
-            self.text(place, readAll().decode("utf-8", "replace"), lower.endswith((".mrml", ".xml")))
+            self.text(place, readAll().decode("utf-8", "replace"), lower.endswith((".mrml", ".xml")), lower)
         else:
             header = _header(name, start)
             if header is not None:
-                self.text(place + " (header)", header.decode("utf-8", "replace"))
+                self.text(place + " (header)", header.decode("utf-8", "replace"), name=lower)
 
     def bundle(self, place, fileObject):
         try:
@@ -149,29 +180,30 @@ def search(path, knownValues, matcher=None):
         shown = os.path.basename(path.rstrip(os.sep))
         found.name(shown, shown)
         found.path(path, shown)
-    return Verification(found.places, found.files, found.bytes, len(knownValues))
+    return Verification(found.places, found.files, found.bytes, len(knownValues), found.dataPlaces)
 
 
 def findValues(path, knownValues, matcher=None):
     """The places under path where any of knownValues is written."""
-    return search(path, knownValues, matcher).found
+    result = search(path, knownValues, matcher)
+    return result.found + result.data
 
 
 def verifyOutput(path, knownValues, policy, matcher=None):
     """Check what a save wrote for the session's values; clean it in place when any is found and check again.
 
-    Returns the Verification of the output as written (found is empty when it was clean). Raises
+    Returns the Verification of the output as written (found and data empty when it was clean). Raises
     VerificationError, with the output removed, when it cannot be made clean.
     """
     result = search(path, knownValues, matcher)
-    if not result.found:
+    if not result.found and not result.data:
         return result
     try:
         cleanPath(path, inPlace=True, policy=policy, knownValues=knownValues)
     except SceneFileError as error:
         removePath(path)
         raise VerificationError(
-            f"patient data was written at {result.found[0]} and cleaning failed ({error})"
+            f"patient data was written at {(result.found + result.data)[0]} and cleaning failed ({error})"
         ) from None
     remaining = findValues(path, knownValues, matcher)
     if remaining:
