@@ -117,7 +117,7 @@ class _Element:
     def __init__(self, tag, attributes, insertAt):
         self.tag = tag
         self.raw = {name: value for name, value, _ in attributes}
-        self.spans = {name: span for name, _, span in attributes}
+        self.spans = {name: span for name, _, span in attributes}  # where each value stands, inside its quotes
         self.insertAt = insertAt  # where a new attribute would go (before the tag's end)
         self.newValues = {}  # attribute name -> new raw text
         self.changedComposites = set()
@@ -266,7 +266,11 @@ class MrmlDocument:
             if match.group(2) is None or match.group(1):
                 continue  # comment, processing instruction, CDATA or end tag
             attributes = [
-                (m.group(1), m.group(2) if m.group(2) is not None else m.group(3), (m.start(0), m.end(0)))
+                (
+                    m.group(1),
+                    m.group(2) if m.group(2) is not None else m.group(3),
+                    m.span(2 if m.group(2) is not None else 3),
+                )
                 for m in _ATTRIBUTE.finditer(match.group(3))
             ]
             offset = match.start(3)
@@ -391,8 +395,8 @@ class MrmlDocument:
             element.renderComposites()
             for name, value in element.newValues.items():
                 if name in element.spans:
-                    start, end = element.spans[name]
-                    edits.append((start, end, f'{name}="{value}"'))
+                    start, end = element.spans[name]  # the value only: the spacing around "=" is kept
+                    edits.append((start, end, value))
                 else:
                     edits.append((element.insertAt, element.insertAt, f' {name}="{value}"'))
         pieces, position = [], 0

@@ -1,0 +1,71 @@
+"""The readers of data files and of Slicer's file-name escapes: values read as Slicer wrote them, only the matched
+part replaced, every other byte kept."""
+
+import json
+
+import pytest
+from hospitalScenes import slicerPercentEncode
+from hypothesis import given
+from hypothesis import strategies as st
+
+from AnonymizeOnSaveLib.dataFiles import DataFileError, readDataFile
+from AnonymizeOnSaveLib.fileNames import decodeFileName, replaceInFileName
+from AnonymizeOnSaveLib.phiText import PhiTextMatcher
+from AnonymizeOnSaveLib.profile import IDENTIFIERS, NAMES
+
+MATCHER = PhiTextMatcher([("Müller^José", "ANON^X1", NAMES), ("MRN-0042", "ANON42", IDENTIFIERS)])
+
+
+def _clean(name, data):
+    surface = readDataFile(name, data)
+    for site in surface.sites():
+        new = MATCHER.replace(site.value)
+        if new != site.value:
+            site.handle.write(new)
+    return surface.render() if surface.changed else data
+
+
+# Slicer writes characters below U+0010 with one digit ("%f") and keeps "%" itself, so "%f" and a typed "%3a" read
+# as escapes: names never hold those; any other text comes back.
+@given(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="%", min_codepoint=0x10), min_size=1))
+def test_slicers_escapes_decode_to_the_name_they_encode(text):
+    assert decodeFileName(slicerPercentEncode(text)) == text
+    assert replaceInFileName(PhiTextMatcher(), slicerPercentEncode(text)) == slicerPercentEncode(text)
+
+
+def test_a_name_is_cleaned_in_its_escapes_and_a_cut_character_is_kept():
+    name = slicerPercentEncode("José Müller: liver") + "%ffc3"  # Slicer cut the name inside a character
+    assert replaceInFileName(MATCHER, name) == "ANON^X1%3a liver%ffc3"
+    assert decodeFileName("100%25 %ffc3x") == "100% \ufffdx"  # half a character: a separator, never a letter
+
+
+def test_table_fields_keep_their_quotes_and_columns():
+    data = 'Patient,"Note, free",Volume\n"Müller, José","said ""MRN-0042""",12.5\r\nother,,3\n'.encode()
+    assert _clean("t.csv", data) == b'Patient,"Note, free",Volume\n"ANON^X1","said ""ANON42""",12.5\r\nother,,3\n'
+    tsv = "Patient\tVolume\nJosé Müller\t12.5\n".encode()
+    assert _clean("t.tsv", tsv) == b"Patient\tVolume\nANON^X1\t12.5\n"
+    assert _clean("t.tsv", b"Kidney\t3\n") == b"Kidney\t3\n"
+
+
+def test_a_replacement_that_would_add_a_column_is_refused():
+    surface = readDataFile("c.ctbl", b"1 Mueller 255 0 0 255\n")
+    (site,) = [site for site in surface.sites() if site.value == "Mueller"]
+    site.handle.write("two words")
+    with pytest.raises(DataFileError):
+        surface.render()
+
+
+def test_markups_json_strings_are_replaced_and_the_rest_kept():
+    document = {"markups": [{"labelFormat": "%N-%d", "controlPoints": [{"label": "Müller-1", "description": "x\\"}]}]}
+    data = json.dumps(document, indent=4, ensure_ascii=False).encode()
+    cleaned = _clean("p.mrk.json", data)
+    assert json.loads(cleaned)["markups"][0]["controlPoints"][0] == {"label": "ANON^X1-1", "description": "x\\"}
+    assert cleaned.replace(b"ANON^X1", "Müller".encode()) == data
+    with pytest.raises(DataFileError):
+        readDataFile("p.mrk.json", b'{"label": ')
+
+
+def test_text_files_are_utf8():
+    assert _clean("n.txt", "Called José Müller".encode()) == b"Called ANON^X1"
+    with pytest.raises(DataFileError):
+        readDataFile("n.txt", "Müller".encode("latin-1"))
