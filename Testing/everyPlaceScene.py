@@ -4,7 +4,8 @@ Patients come from hospitalScenes (loaded as the DICOM plugins load them); then,
 six kinds with point labels and descriptions (one list named after a patient, so its default point labels are
 too), segment names, IDs and Description tags, a table (cells and a column name), short and long text, colour
 tables written as .csv and .ctbl, a scripted module parameter node, a volume sequence indexed by study dates, a
-model and a transform. dataState() reads all of that back from the live nodes, to compare before and after a save.
+model, a transform and a view label. dataState() reads all of that back from the live nodes, to compare before
+and after a save.
 """
 
 import slicer
@@ -134,6 +135,10 @@ def _addModelAndTransform(scene, typed):
     matrix = vtk.vtkMatrix4x4()
     matrix.SetElement(0, 3, 12.5)
     transform.SetMatrixTransformToParent(matrix)
+    view = slicer.vtkMRMLViewNode()  # a 3D view a user labelled for a case review
+    view.SetLayoutName("CaseReview")
+    view.SetLayoutLabel(f"{typed['obrien']} review")
+    scene.AddNode(view)
     storage = transform.CreateDefaultStorageNode()  # ITK's text format: HDF5 files hold the time they were written
     scene.AddNode(storage)
     storage.SetDefaultWriteFileExtension("tfm")
@@ -207,6 +212,7 @@ _DATA_STATES = (
     ("vtkMRMLColorTableNode", _colorState),
     ("vtkMRMLScriptedModuleNode", _parameterState),
     ("vtkMRMLSequenceNode", _sequenceState),
+    ("vtkMRMLAbstractViewNode", lambda node: node.GetLayoutLabel()),
 )
 
 
