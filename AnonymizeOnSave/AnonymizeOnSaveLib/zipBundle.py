@@ -14,6 +14,8 @@ import struct
 import zipfile
 import zlib
 
+from .deflateSplice import DeflateError, splice
+
 MAX_READ_BYTES = 512 << 20  # largest entry we decompress into memory (scene XML, nested bundles)
 MAX_RATIO = 200  # scene XML compresses about 10:1; far beyond that, an entry we must read is a zip bomb
 MAX_TOTAL_BYTES = 1 << 40
@@ -21,6 +23,7 @@ _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
 _END = struct.Struct("<IHHHHIIH")
 _COPY_CHUNK = 1 << 20
+_SPLICE_SCAN = 1 << 22  # the compressed bytes read to find a block boundary past a header
 # What zipfile raises on damaged or unusual archives (found by fuzzing: NotImplementedError for unknown versions).
 ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError, struct.error)
 ZIP_ERRORS += (NotImplementedError, RuntimeError, KeyError, IndexError)
@@ -252,9 +255,10 @@ class BundleWriter:
 
     def replaceStart(self, info, name, newStart, oldStart):
         """The entry with its first bytes oldStart replaced by newStart (a data file's new header) and the rest (the
-        body) kept. A stored body is copied byte for byte, without being read; a deflated body that does not
-        compress (gzip'd voxels) is inflated once and stored; the CRC is derived from the original's either way. A
-        body that compresses is recompressed (write())."""
+        body) kept. A stored body is copied byte for byte, without being read; so is a deflated one after the first
+        block boundary a window past the header (deflateSplice.py); the CRC is derived from the original's. When the
+        stream has no such boundary near its start, a body that does not compress (gzip'd voxels) is inflated once
+        and stored, and one that compresses is recompressed (write())."""
         restLength = info.file_size - len(oldStart)
         crc = crcCombine(zlib.crc32(newStart), crcOfRest(info.CRC, zlib.crc32(oldStart), restLength), restLength)
         size = len(newStart) + restLength
@@ -266,6 +270,8 @@ class BundleWriter:
             self.output.write(newStart)
             self._copyRaw(start + len(oldStart), restLength)
             return
+        if info.compress_type == zipfile.ZIP_DEFLATED and self._splice(info, name, newStart, oldStart, size):
+            return
         body = self._inflated(info, len(oldStart))
         first = next(body, b"")
         if len(zlib.compress(first[: 1 << 16], 1)) < 0.9 * len(first[: 1 << 16]):
@@ -276,6 +282,29 @@ class BundleWriter:
         self.output.write(first)
         for chunk in body:
             self.output.write(chunk)
+
+    def _splice(self, info, name, newStart, oldStart, size):
+        """Write the entry as a new head for its new start and the original compressed bytes after a block boundary;
+        False (nothing written) when its first _SPLICE_SCAN bytes hold no boundary that can be used."""
+        start, length = self._rawRange(info)
+        self.sourceFile.seek(start)
+        try:
+            plan = splice(self.sourceFile.read(min(length, _SPLICE_SCAN)), len(oldStart), newStart)
+        except DeflateError:
+            return False
+        if plan is None:
+            return False
+        head, index, offset, original = plan
+        restLength = info.file_size - offset
+        crc = crcCombine(
+            zlib.crc32(newStart + original[len(oldStart) :]),
+            crcOfRest(info.CRC, zlib.crc32(original), restLength),
+            restLength,
+        )
+        self._writeHeader(info, name, info.flag_bits, crc, len(head) + length - index, size, zipfile.ZIP_DEFLATED)
+        self.output.write(head)
+        self._copyRaw(start + index, length - index)
+        return True
 
     def _inflated(self, info, skip):
         """The decompressed bytes of a deflated entry after its first skip bytes, in chunks; inflated straight from
