@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -124,5 +125,9 @@ def test_the_pseudonyms_crosswalk_gives_what_a_clean_wrote(cli, share, tmp_path)
     assert (
         f"DICOM.PatientID^{row['PseudonymID']}|" in cleaned and f"DICOM.PatientName^{row['PseudonymName']}|" in cleaned
     )
+    studyUid = re.search(r"DICOM\^([0-9.]+)\|", (share.root / "site1" / "b.mrml").read_text(encoding="utf-8"))[1]
+    code, out, _ = cli("pseudonyms", "--uids", studyUid)
+    ((uid, pseudonymUid),) = [row for row in csv.reader(io.StringIO(out))][1:]
+    assert code == 0 and uid == studyUid and f"DICOM^{pseudonymUid}|" in cleaned and studyUid not in cleaned
     missing = io.StringIO()
     assert main(["pseudonyms", "1CT1"], out=io.StringIO(), err=missing) == 2 and "key" in missing.getvalue()

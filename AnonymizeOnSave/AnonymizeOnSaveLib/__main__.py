@@ -57,6 +57,9 @@ def _parser():
         command.add_argument("--jobs", type=int, default=1, metavar="N", help="scan or clean in N processes")
     pseudonyms = commands.add_parser("pseudonyms", help="the pseudonyms the key gives each patient")
     pseudonyms.add_argument("patients", nargs="*", metavar="ID[,NAME]", help="or one per line on standard input")
+    pseudonyms.add_argument(
+        "--uids", action="store_true", help="read DICOM UIDs (study, series, instance) instead: the UID each one gets"
+    )
     for command in (scan, clean, pseudonyms):
         command.add_argument(
             "--retain", action="append", default=[], choices=profile.RETAIN_OPTIONS, help="a PS3.15 retain option"
@@ -151,6 +154,11 @@ def _pseudonyms(arguments, policy, out, stdin):
         raise _UsageError("pseudonyms need the key that made them: give --key-file or set " + KEY_ENVIRONMENT_VARIABLE)
     lines = arguments.patients or [line.strip() for line in stdin if line.strip()]
     writer = csv.writer(out)
+    if arguments.uids:  # each UID gets its own keyed UID (there is no per-patient root): list them one by one
+        writer.writerow(["UID", "PseudonymUID"])
+        for uid in lines:
+            writer.writerow([uid, policy.applyRule(profile.RULES["SOPInstanceUID"], uid)])
+        return 0
     writer.writerow(["PatientID", "PatientName", "PseudonymID", "PseudonymName", "DateShiftDays"])
     for row in csv.reader(io.StringIO("\n".join(lines))):
         patientId, name = row[0].strip(), (row[1].strip() if len(row) > 1 else "")
