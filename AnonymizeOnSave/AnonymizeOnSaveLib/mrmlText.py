@@ -34,7 +34,7 @@ def xmlDecode(text):
             return chr(int(name[1:]))
         return _ENTITIES[name]
 
-    return _CHARACTER_REFERENCE.sub(replace, text)
+    return _CHARACTER_REFERENCE.sub(replace, text) if "&" in text else text
 
 
 _XML_SPECIAL = ("&", '"', "'", "<", ">", "\n", "\r")
