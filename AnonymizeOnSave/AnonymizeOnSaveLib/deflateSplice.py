@@ -27,12 +27,11 @@ class _Bits:
         self.data, self.position = data, 0
 
     def read(self, count):
-        index = self.position >> 3
-        if index + 4 > len(self.data) and self.position + count > len(self.data) * 8:
+        if self.position + count > len(self.data) * 8:
             raise DeflateError("the stream ends inside a block")
-        value = int.from_bytes(self.data[index : index + 4], "little") >> (self.position & 7)
+        value = self.peek(count)
         self.position += count
-        return value & ((1 << count) - 1)
+        return value
 
     def symbol(self, table):
         lookup, width = table
@@ -159,10 +158,14 @@ def splice(raw, oldLength, newStart):
     """A plan to replace the first oldLength uncompressed bytes of the deflate stream starting with raw (its first
     bytes) by newStart: (new compressed bytes, raw offset from which the original goes on, uncompressed offset of
     that point, original uncompressed bytes before it), or None when raw holds no usable boundary."""
+    try:
+        whole = zlib.decompressobj(-15).decompress(raw)
+    except zlib.error:
+        return None
     for bitPosition, offset in boundaries(raw):
         if offset < oldLength + WINDOW:
             continue
-        original = zlib.decompressobj(-15).decompress(raw[: (bitPosition + 7) // 8])[:offset]
+        original = whole[:offset]
         planned = _junction(bitPosition, original[-1])
         if planned is None:
             continue
@@ -175,17 +178,15 @@ def splice(raw, oldLength, newStart):
             tail = writer.value | ((raw[index] >> remainder) << writer.count)
             head += tail.to_bytes((writer.count + 8 - remainder) // 8, "little")
             index += 1
-        if _joinsUp(head, raw, index, newStart + original[oldLength:], original):
+        if _joinsUp(head + raw[index:], newStart + whole[oldLength:]):
             return head, index, offset, original
     return None
 
 
-def _joinsUp(head, raw, index, newPart, original):
-    """Whether the new head followed by the original stream inflates to the new part followed by what the original
-    stream gives after it (checked on the rest of raw)."""
+def _joinsUp(spliced, expected):
+    """Whether the new head followed by the original stream (the rest of raw) inflates to the new start followed
+    by what the original stream gives after the old one."""
     try:
-        spliced = zlib.decompressobj(-15).decompress(head + raw[index:])
-        whole = zlib.decompressobj(-15).decompress(raw)
+        return zlib.decompressobj(-15).decompress(spliced) == expected
     except zlib.error:
         return False
-    return spliced == newPart + whole[len(original) :]

@@ -166,8 +166,9 @@ def planChanges(sites, policy, knownValues=()):
     matcher = PhiTextMatcher(foundValues)
     replacedUids = []
     for site in textSites:
-        cleaned = replaceInFileName(matcher, site.value) if site.name == profile.FILE_NAMES else None
-        new = replaceUids(cleaned or matcher.replace(site.value), policy, site.context, replacedUids)
+        isFileName = site.name == profile.FILE_NAMES
+        replaced = replaceInFileName(matcher, site.value) if isFileName else matcher.replace(site.value)
+        new = replaceUids(replaced, policy, site.context, replacedUids)
         if new != site.value:
             category = site.name if site.kind == TEXT else profile.FREE_TEXT
             changes.append(Change(site, new, category))

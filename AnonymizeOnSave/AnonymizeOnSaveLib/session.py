@@ -137,7 +137,9 @@ class AnonymizationSession:
         result = verifyOutput(path, self.knownValues(), self.policy, self.matcher())
         self.report.verifications.append(result)
         if result.data:
-            logging.info("Values typed into data were replaced in %d place(s) written, first: %s", *_first(result.data))
+            logging.info(
+                "Values typed into data were replaced in %d place(s), first: %s", len(result.data), result.data[0]
+            )
         return result.found
 
     def restore(self):
@@ -165,10 +167,6 @@ class AnonymizationSession:
                     failed.append(change.site.place)
             except Exception:
                 failed.append(change.site.place)
-
-
-def _first(places):
-    return len(places), places[0]
 
 
 def _nodesOf(changes):
