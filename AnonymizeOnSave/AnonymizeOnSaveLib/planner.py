@@ -135,34 +135,40 @@ def planChanges(sites, policy, knownValues=()):
     foundValues = list(knownValues)
     textSites, dataSites = [], []
     markers = policy.markerValues()
-    for site in sites:
-        if site.kind == MARKER:
+    ruleForAttribute = profile.ruleForAttribute
+    for site in sites:  # the most frequent kind first: a large hierarchy has ~12 attributes per item
+        kind, value = site.kind, site.value
+        if kind == ATTRIBUTE and value is not None:
+            rule = ruleForAttribute(site.name)
+            if rule is None:
+                textSites.append(site)
+                continue
+            new, category = policy.applyRule(rule, value, site.context), rule.category
+        elif kind == MARKER:
             new, category = markers[site.name], profile.MARKERS
-        elif site.value is None:
+        elif value is None:
             continue
-        elif site.kind == DATA:
+        elif kind == DATA:
             dataSites.append(site)
             continue
-        elif site.kind == TEXT or (site.kind == ATTRIBUTE and profile.ruleForAttribute(site.name) is None):
+        elif kind == TEXT:
             textSites.append(site)
             continue
-        elif site.kind == ATTRIBUTE:
-            rule = profile.ruleForAttribute(site.name)
-            new, category = policy.applyRule(rule, site.value, site.context), rule.category
-        elif site.kind in (ITEM_UID, PATIENT_ITEM_UID):
-            rule = profile.ruleForItemUid(site.name, site.kind == PATIENT_ITEM_UID)
-            new, category = policy.applyRule(rule, site.value, site.context), rule.category
-        elif site.kind == PATIENT_ITEM_NAME:
-            new = policy.pseudonyms.personName(site.source or site.value, site.context.key)
+        elif kind in (ITEM_UID, PATIENT_ITEM_UID):
+            rule = profile.ruleForItemUid(site.name, kind == PATIENT_ITEM_UID)
+            new, category = policy.applyRule(rule, value, site.context), rule.category
+        elif kind == PATIENT_ITEM_NAME:
+            new = policy.pseudonyms.personName(site.source or value, site.context.key)
             category = profile.ITEM_NAMES
-        elif site.kind == STUDY_ITEM_NAME:
+        elif kind == STUDY_ITEM_NAME:
             description = site.source and policy.applyRule(profile.RULES["StudyDescription"], site.source)
             new, category = description or ANONYMIZED_STUDY_NAME, profile.ITEM_NAMES
         else:
-            raise ValueError(f"unknown site kind {site.kind!r}")
-        if new != site.value:
+            raise ValueError(f"unknown site kind {kind!r}")
+        if new != value:
             changes.append(Change(site, new, category))
-            foundValues.extend(valuePairs(site.value, new, category))
+            if category not in profile.NOT_SEARCHED:
+                foundValues.extend(valuePairs(value, new, category))
     matcher = PhiTextMatcher(foundValues)
     replacedUids = []
     for site in textSites:

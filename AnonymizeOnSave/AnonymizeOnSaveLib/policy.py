@@ -60,6 +60,7 @@ class Policy:
                 "unknown retain option(s): {}; known: {}".format(", ".join(unknown), ", ".join(profile.RETAIN_OPTIONS))
             )
         self.retain = frozenset(retain)
+        self._retainOrder = sorted(self.retain)
         if key is None:
             key = os.environ.get(KEY_ENVIRONMENT_VARIABLE) or None
         self.keyIsEphemeral = key is None
@@ -139,7 +140,7 @@ class Policy:
     # --- values ----------------------------------------------------------------------------------------------
 
     def actionFor(self, rule):
-        for option in sorted(self.retain):
+        for option in self._retainOrder:
             if option in rule.retained:
                 return rule.retained[option]
         return rule.action

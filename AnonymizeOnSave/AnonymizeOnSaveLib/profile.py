@@ -5,6 +5,7 @@ Table E.1-1 (Basic Application Level Confidentiality Profile); ``retained`` list
 action. Any other ``DICOM.*`` attribute is removed: an attribute we do not know is treated as PHI.
 """
 
+import functools
 from collections import namedtuple
 
 # Actions
@@ -159,6 +160,7 @@ PATIENT_LEVEL = "Patient"
 STUDY_LEVEL = "Study"
 
 
+@functools.lru_cache(maxsize=4096)
 def ruleForAttribute(name):
     """The rule for a ``DICOM.*`` attribute, or for an attribute named by a DICOM keyword the profile knows
     (SlicerRT writes ``StudyInstanceUID`` and ``StudyID`` without the prefix); None for any other attribute (those

@@ -23,15 +23,11 @@ from .policy import NO_PATIENT
 class _ItemAttribute:
     """readBack: whether a restore reads the value back to check it (a plain setter on a live object: no)."""
 
-    __slots__ = ("item", "name", "sh")
+    __slots__ = ("item", "name", "node", "sh")
     readBack = False
 
     def __init__(self, sh, item, name):
-        self.sh, self.item, self.name = sh, item, name
-
-    @property
-    def node(self):
-        return self.sh
+        self.sh, self.item, self.name, self.node = sh, item, name, sh
 
     def read(self):
         return (
@@ -60,15 +56,11 @@ class _ItemUid(_ItemAttribute):
 
 
 class _ItemName:
-    __slots__ = ("item", "sh")
+    __slots__ = ("item", "node", "sh")
     readBack = False
 
     def __init__(self, sh, item):
-        self.sh, self.item = sh, item
-
-    @property
-    def node(self):
-        return self.sh
+        self.sh, self.item, self.node = sh, item, sh
 
     def read(self):
         return self.sh.GetItemName(self.item)
