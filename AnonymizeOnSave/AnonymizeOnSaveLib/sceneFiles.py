@@ -20,6 +20,7 @@ from collections import namedtuple
 from . import profile
 from .dataFiles import DataFileError, isDataFile, readDataFile
 from .fileNames import replaceInFileName
+from .gcPause import cycleCollectionPaused
 from .mrmlText import MrmlDocument, MrmlSyntaxError
 from .nrrdHeader import MAX_HEADER_BYTES, NrrdHeader, NrrdHeaderError, splitHeader
 from .planner import planChanges
@@ -267,6 +268,7 @@ def _planChanges(path, policy, knownValues=()):
 # --- scanning -----------------------------------------------------------------------------------------------
 
 
+@cycleCollectionPaused
 def scanPath(path, policy=None, matcher=None, progress=None):
     """The PHI a scene file holds: every value cleaning would change, and every file name holding PHI.
 
@@ -319,6 +321,7 @@ def _knownValueFindings(plan, matcher, found, path):
 # --- cleaning -----------------------------------------------------------------------------------------------
 
 
+@cycleCollectionPaused
 def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None, knownValues=()):
     """Write src without PHI to dst (or over src with inPlace), atomically. Returns a CleanResult.
 

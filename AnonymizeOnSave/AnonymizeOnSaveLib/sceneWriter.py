@@ -7,6 +7,7 @@ import tempfile
 
 from .audit import appendAuditRecord, auditLogPath
 from .fileNames import decodeFileName, replaceInFileName
+from .gcPause import cycleCollectionPaused
 from .saveHook import hookErrors, targetOfTheSave
 from .sceneFiles import removePath
 from .session import (
@@ -26,6 +27,7 @@ class _SaveFailed(Exception):
     """The reason a save failed, for the log."""
 
 
+@cycleCollectionPaused
 def saveScene(scene, fileName, anonymize=True, policy=None, markSaved=True):
     """Write scene to fileName (.mrml, .mrb, or any other name: a directory bundle). Returns True on success.
 

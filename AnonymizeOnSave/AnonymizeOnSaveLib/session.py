@@ -17,6 +17,7 @@ import logging
 import os
 
 from . import profile
+from .gcPause import cycleCollectionPaused
 from .planner import PlannedChanges, planChanges, textMatcherFor
 from .policy import defaultPolicy
 from .report import Report
@@ -81,6 +82,7 @@ class AnonymizationSession:
         self._applied = []
         self._changes = PlannedChanges()
 
+    @cycleCollectionPaused
     def strip(self):
         """Replace every PHI value; returns the Report. Raises AnonymizationError with the scene unchanged."""
         if activeSession(self.scene) is not None:
@@ -125,6 +127,7 @@ class AnonymizationSession:
         """(original, replacement, category) of the values this session replaced, to search written files for."""
         return self._changes.values
 
+    @cycleCollectionPaused
     def verify(self, path):
         """Search what a save wrote at path for this session's values and clean it (verify.verifyOutput), once per
         path. Returns the places where a value the strip should have replaced was found before cleaning (values
@@ -142,6 +145,7 @@ class AnonymizationSession:
             )
         return result.found
 
+    @cycleCollectionPaused
     def restore(self):
         """Put back every value we replaced. Raises RestoreError naming the places that failed."""
         _activeSessions.pop(_sceneKey(self.scene), None)
@@ -171,12 +175,9 @@ class AnonymizationSession:
 
 def _nodesOf(changes):
     """The distinct MRML nodes the changes write to."""
-    nodes = {}
-    for change in changes:
-        node = getattr(change.site.handle, "node", None)
-        if node is not None:
-            nodes.setdefault(node.__this__, node)  # IDs repeat across a sequence's own scene
-    return list(nodes.values())
+    nodes = {getattr(change.site.handle, "node", None) for change in changes}  # one VTK wrapper per object
+    nodes.discard(None)
+    return list(nodes)
 
 
 @contextlib.contextmanager
@@ -210,6 +211,7 @@ def anonymizedScene(scene, policy=None):
         session.restore()
 
 
+@cycleCollectionPaused
 def scenePhiMatcher(scene, policy=None):
     """A PhiTextMatcher for the PHI values the live scene holds (to search file names and written files)."""
     return textMatcherFor(_sites(scene), policy or defaultPolicy())
