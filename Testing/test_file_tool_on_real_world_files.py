@@ -56,6 +56,25 @@ def test_every_element_is_cleaned_whatever_its_id_scene_views_and_repeated_ids(t
     assert not scanPath(str(tmp_path / "clean.mrml"))
 
 
+def test_a_hand_edited_value_holding_a_tag_end_is_read_whole(tmp_path):
+    """XML allows ">" and "/>" inside a quoted value; Slicer writes "&gt;", a hand-edited file may not. The tag
+    must not end there, or the values after it are never seen."""
+    volume = (
+        f'<Volume id="vtkMRMLScalarVolumeNode1" name="CT > {NAME} />" description="{PID}" '
+        f'attributes="DICOM.instanceUIDs:{UID}"></Volume>\n'
+    )
+    path = tmp_path / "edited.mrml"
+    path.write_text(_scene(extra=volume), encoding="utf-8")
+    places = {finding.place for finding in scanPath(str(path)).findings}
+    assert {
+        "edited.mrml: node vtkMRMLScalarVolumeNode1 name",
+        "edited.mrml: node vtkMRMLScalarVolumeNode1 description",
+    } <= places
+    cleanPath(str(path), str(tmp_path / "clean.mrml"))
+    assert _holds(str(tmp_path / "clean.mrml"), "DOE", "JOHN", PID, UID) == []
+    assert not scanPath(str(tmp_path / "clean.mrml"))
+
+
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-16"])
 def test_a_utf16_scene_is_refused_never_reported_clean(tmp_path, encoding):
     path = tmp_path / "wide.mrml"

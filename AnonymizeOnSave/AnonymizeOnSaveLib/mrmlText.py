@@ -19,7 +19,13 @@ class MrmlSyntaxError(ValueError):
     """The text is not a well-formed MRML file."""
 
 
-_TAG = re.compile(r"<(/?)([A-Za-z_][\w.:-]*)((?:\s[^<>]*?)?)(/?)>|<!--.*?-->|<\?.*?\?>|<!\[CDATA\[.*?\]\]>", re.S)
+# A tag's attributes are read quote by quote: XML allows ">" and "/" inside a quoted value (a hand-edited name, a
+# file path), and a tag must not end there.
+_TAG = re.compile(
+    r"""<(/?)([A-Za-z_][\w.:-]*)((?:\s(?:[^<>"'/]+|"[^"]*"|'[^']*'|/(?!>))*)?)(/?)>"""
+    r"|<!--.*?-->|<\?.*?\?>|<!\[CDATA\[.*?\]\]>",
+    re.S,
+)
 _ATTRIBUTE = re.compile(r"""([^\s=/]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _CHARACTER_REFERENCE = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|amp|lt|gt|quot|apos);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
