@@ -75,6 +75,20 @@ def test_a_hand_edited_value_holding_a_tag_end_is_read_whole(tmp_path):
     assert not scanPath(str(tmp_path / "clean.mrml"))
 
 
+def test_a_name_written_twice_in_one_attribute_list_has_both_values_cleaned(tmp_path):
+    """A hand-edited file may repeat an entry ("DICOM.PatientName^A|DICOM.PatientName^B|"): each is a value."""
+    items = ITEM.replace(f"DICOM.PatientName^{NAME}|", f"DICOM.PatientName^{NAME}|DICOM.PatientName^ROE^JANE|")
+    volume = (
+        '<Volume id="vtkMRMLScalarVolumeNode1" name="CT" '
+        'attributes="DICOM.PatientBirthDate:19700102;DICOM.PatientBirthDate:19810304"></Volume>\n'
+    )
+    path = tmp_path / "twice.mrml"
+    path.write_text(_scene(items=items, extra=volume), encoding="utf-8")
+    cleanPath(str(path), str(tmp_path / "clean.mrml"))
+    assert _holds(str(tmp_path / "clean.mrml"), "DOE", "ROE", "JANE", "19700102", "19810304") == []
+    assert not scanPath(str(tmp_path / "clean.mrml"))
+
+
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-16"])
 def test_a_utf16_scene_is_refused_never_reported_clean(tmp_path, encoding):
     path = tmp_path / "wide.mrml"

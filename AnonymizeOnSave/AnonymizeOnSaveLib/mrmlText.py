@@ -72,7 +72,11 @@ def urlDecode(text):
 
 
 class _Composite:
-    """An XML attribute holding name/value entries: SH ``name^value|`` or node ``name:value;``."""
+    """An XML attribute holding name/value entries: SH ``name^value|`` or node ``name:value;``.
+
+    Each entry is a [name, value] list a handle holds on to, so a name written twice (a hand-edited file) is two
+    values, each cleaned; a removed entry keeps its place with the value None and is not rendered.
+    """
 
     def __init__(self, raw, isItem):
         self.isItem = isItem
@@ -82,38 +86,34 @@ class _Composite:
             parts = text.split("|")
             if parts and parts[-1] == "":
                 parts.pop()
-            for part in parts:
-                name, _, value = part.partition("^")
-                self.entries.append([name, value])
+            self.entries = [part.split("^", 1) if "^" in part else [part, ""] for part in parts]
         elif text:
             for part in text.split(";"):
                 name, _, value = part.partition(":")
-                self.entries.append([name, value.replace("%3B", ";").replace("%25", "%")])
+                self.entries.append([name, value.replace("%3B", ";").replace("%25", "%") if "%" in value else value])
+        self._first = {}  # name -> its first entry
+        for entry in reversed(self.entries):
+            self._first[entry[0]] = entry
 
     def get(self, name):
-        for entryName, value in self.entries:
-            if entryName == name:
-                return value
-        return None
+        entry = self._first.get(name)
+        return None if entry is None else entry[1]
 
-    def set(self, name, value):
-        for entry in self.entries:
-            if entry[0] == name:
-                if value is None:
-                    self.entries.remove(entry)
-                else:
-                    entry[1] = value
-                return
-        if value is not None:
-            position = next((i for i, entry in enumerate(self.entries) if entry[0] > name), len(self.entries))
-            self.entries.insert(position, [name, value])
+    def entry(self, name):
+        """The first entry of that name; a new, absent one (value None) in its sorted place when there is none."""
+        entry = self._first.get(name)
+        if entry is None:
+            entry = self._first[name] = [name, None]
+            position = next((i for i, (other, _) in enumerate(self.entries) if other > name), len(self.entries))
+            self.entries.insert(position, entry)
+        return entry
 
     def render(self):
+        present = [(name, value) for name, value in self.entries if value is not None]
         if self.isItem:
-            return "".join(f"{xmlEncode(name)}^{xmlEncode(value)}|" for name, value in self.entries)
+            return "".join(f"{xmlEncode(name)}^{xmlEncode(value)}|" for name, value in present)
         return ";".join(
-            f"{xmlEncode(name)}:{xmlEncode(value.replace('%', '%25').replace(';', '%3B'))}"
-            for name, value in self.entries
+            f"{xmlEncode(name)}:{xmlEncode(value.replace('%', '%25').replace(';', '%3B'))}" for name, value in present
         )
 
 
@@ -181,10 +181,10 @@ class _EntryHandle:
         self.element, self.attribute, self.entry = element, attribute, entry
 
     def read(self):
-        return self.element.composite(self.attribute).get(self.entry)
+        return self.entry[1]
 
     def write(self, value):
-        self.element.composite(self.attribute).set(self.entry, value)
+        self.entry[1] = value
         self.element.commitComposite(self.attribute)
 
 
@@ -230,8 +230,10 @@ class _XmlItem:
         return self.element.composite("uids").get(name)
 
     def _entries(self, attribute):
-        entries = list(self.element.composite(attribute).entries)
-        return [(name, value, _EntryHandle(self.element, attribute, name)) for name, value in entries]
+        element, entries = self.element, self.element.composite(attribute).entries
+        return [
+            (entry[0], entry[1], _EntryHandle(element, attribute, entry)) for entry in entries if entry[1] is not None
+        ]
 
     def attributes(self):
         return self._entries("attributes")
@@ -240,7 +242,7 @@ class _XmlItem:
         return self._entries("uids")
 
     def attributeHandle(self, name):
-        return _EntryHandle(self.element, "attributes", name)
+        return _EntryHandle(self.element, "attributes", self.element.composite("attributes").entry(name))
 
     def nameHandle(self):
         return None if "dataNode" in self.element.raw else _AttributeHandle(self.element, "name")
@@ -380,9 +382,11 @@ class MrmlDocument:
                 handle = _AttributeHandle(node, name)
                 yield Site(TEXT, profile.FREE_TEXT, handle.read(), f"{place} {name}", context, handle)
         if "attributes" in node.raw:
-            for name, value in list(node.composite("attributes").entries):
-                handle = _EntryHandle(node, "attributes", name)
-                yield Site(ATTRIBUTE, name, value, f"{place} attribute {name}", context, handle)
+            for entry in list(node.composite("attributes").entries):
+                name, value = entry
+                if value is not None:
+                    handle = _EntryHandle(node, "attributes", entry)
+                    yield Site(ATTRIBUTE, name, value, f"{place} attribute {name}", context, handle)
         for name in node.raw:
             if _FILE_NAME.fullmatch(name):
                 handle = _FileNameHandle(node, name)
