@@ -43,12 +43,12 @@ def xmlDecode(text):
     return _CHARACTER_REFERENCE.sub(replace, text) if "&" in text else text
 
 
-_XML_SPECIAL = ("&", '"', "'", "<", ">", "\n", "\r")
+_XML_SPECIAL = re.compile("[&\"'<>\n\r]")
 
 
 def xmlEncode(text):
     """vtkMRMLNode::XMLAttributeEncodeString."""
-    if not any(character in text for character in _XML_SPECIAL):
+    if _XML_SPECIAL.search(text) is None:
         return text
     for old, new in (("&", "&amp;"), ('"', "&quot;"), ("'", "&apos;"), ("<", "&lt;"), (">", "&gt;")):
         text = text.replace(old, new)

@@ -45,6 +45,7 @@ _TOKEN = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[^\W_]|[\u0300-\u036f])+")
 _ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+")  # the same tokens in ASCII text, found several times faster
 _IS_CJK = re.compile(rf"[{_CJK}]")
 _LETTERS_OR_DIGITS = re.compile(r"[0-9]+|[^0-9]+")
+_DOTTED_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)*")
 _STAR = "(star)"  # how DICOMScalarVolumePlugin.cleanNodeName writes a "*" into a node name: a separator
 _UNDECOMPOSED = str.maketrans({"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "đ": "d", "Đ": "d"})
 _UNDECOMPOSED.update(str.maketrans({"ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ı": "i"}))
@@ -168,8 +169,8 @@ def valueKeys(value, category):
         parts = tuple(tokens(value))
         split = tuple(piece for part in parts for piece in _LETTERS_OR_DIGITS.findall(part))
         keys = [*_joined(parts), split]  # "MRN0042" is also written "MRN-0042"
-    else:
-        keys = [tuple(tokens(value))]
+    else:  # a UID's tokens are its arcs: split without the tokenizer (a large scene holds tens of thousands)
+        keys = [tuple(value.split(".") if _DOTTED_NUMBER.fullmatch(value) else tokens(value))]
     return [key for key in keys if key and _longEnough(key)] + solo
 
 
