@@ -129,5 +129,7 @@ def test_the_pseudonyms_crosswalk_gives_what_a_clean_wrote(cli, share, tmp_path)
     code, out, _ = cli("pseudonyms", "--uids", studyUid)
     ((uid, pseudonymUid),) = [row for row in csv.reader(io.StringIO(out))][1:]
     assert code == 0 and uid == studyUid and f"DICOM^{pseudonymUid}|" in cleaned and studyUid not in cleaned
+    assert pseudonymUid.startswith(row["UIDRoot"] + ".") and row["UIDRoot"] == "2.25"
+    assert all(uid.startswith("2.25.") for uid in re.findall(r"DICOM\^([0-9.]+)\|", cleaned))
     missing = io.StringIO()
     assert main(["pseudonyms", "1CT1"], out=io.StringIO(), err=missing) == 2 and "key" in missing.getvalue()

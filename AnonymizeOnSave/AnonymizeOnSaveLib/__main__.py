@@ -20,6 +20,7 @@ import sys
 
 from . import __version__, profile
 from .policy import KEY_ENVIRONMENT_VARIABLE, Policy, PolicyError
+from .pseudonyms import UID_ROOT
 from .shares import CleanWork, Progress, ScanWork, findScenes, isBundleFolder, run, writeCsv
 from .shares import asJson as reportAsJson
 
@@ -159,13 +160,15 @@ def _pseudonyms(arguments, policy, out, stdin):
         for uid in lines:
             writer.writerow([uid, policy.applyRule(profile.RULES["SOPInstanceUID"], uid)])
         return 0
-    writer.writerow(["PatientID", "PatientName", "PseudonymID", "PseudonymName", "DateShiftDays"])
+    # UIDRoot: the root every UID of the patient gets (the same for all: each UID is keyed on its own, --uids).
+    writer.writerow(["PatientID", "PatientName", "PseudonymID", "PseudonymName", "DateShiftDays", "UIDRoot"])
+    uidRoot = "" if profile.UIDS_OPTION in policy.retain else UID_ROOT.rstrip(".")
     for row in csv.reader(io.StringIO("\n".join(lines))):
         patientId, name = row[0].strip(), (row[1].strip() if len(row) > 1 else "")
         pseudonyms = policy.pseudonyms
         pseudonymName = pseudonyms.personName(name or patientId, patientId)
         shift = pseudonyms.dateShiftDays(patientId) if profile.LONGITUDINAL_DATES in policy.retain else 0
-        writer.writerow([patientId, name, pseudonyms.identifier(patientId), pseudonymName, shift])
+        writer.writerow([patientId, name, pseudonyms.identifier(patientId), pseudonymName, shift, uidRoot])
     return 0
 
 
