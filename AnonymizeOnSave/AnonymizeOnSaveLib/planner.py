@@ -167,8 +167,7 @@ def planChanges(sites, policy, knownValues=()):
             raise ValueError(f"unknown site kind {kind!r}")
         if new != value:
             changes.append(Change(site, new, category))
-            if category not in profile.NOT_SEARCHED:
-                foundValues.extend(valuePairs(value, new, category))
+            foundValues.extend(valuePairs(value, new, category))
     matcher = PhiTextMatcher(foundValues)
     replacedUids = []
     for site in textSites:

@@ -23,22 +23,24 @@ from .policy import NO_PATIENT
 class _ItemAttribute:
     """readBack: whether a restore reads the value back to check it (a plain setter on a live object: no)."""
 
-    __slots__ = ("item", "name", "node", "sh")
+    __slots__ = ("item", "name", "node")  # node: the subject hierarchy node
     readBack = False
 
     def __init__(self, sh, item, name):
-        self.sh, self.item, self.name, self.node = sh, item, name, sh
+        self.node, self.item, self.name = sh, item, name
 
     def read(self):
         return (
-            self.sh.GetItemAttribute(self.item, self.name) if self.sh.HasItemAttribute(self.item, self.name) else None
+            self.node.GetItemAttribute(self.item, self.name)
+            if self.node.HasItemAttribute(self.item, self.name)
+            else None
         )
 
     def write(self, value):
         if value is None:
-            self.sh.RemoveItemAttribute(self.item, self.name)
+            self.node.RemoveItemAttribute(self.item, self.name)
         else:
-            self.sh.SetItemAttribute(self.item, self.name, value)
+            self.node.SetItemAttribute(self.item, self.name, value)
 
 
 class _ItemUid(_ItemAttribute):
@@ -46,27 +48,27 @@ class _ItemUid(_ItemAttribute):
     readBack = True  # removed, then set: checked
 
     def read(self):
-        return self.sh.GetItemUID(self.item, self.name) if self.sh.HasItemUID(self.item, self.name) else None
+        return self.node.GetItemUID(self.item, self.name) if self.node.HasItemUID(self.item, self.name) else None
 
     def write(self, value):
         # Remove first: replacing a UID makes VTK log a warning that quotes the old value.
-        self.sh.RemoveItemUID(self.item, self.name)
+        self.node.RemoveItemUID(self.item, self.name)
         if value is not None:
-            self.sh.SetItemUID(self.item, self.name, value)
+            self.node.SetItemUID(self.item, self.name, value)
 
 
 class _ItemName:
-    __slots__ = ("item", "node", "sh")
+    __slots__ = ("item", "node")
     readBack = False
 
     def __init__(self, sh, item):
-        self.sh, self.item, self.node = sh, item, sh
+        self.node, self.item = sh, item
 
     def read(self):
-        return self.sh.GetItemName(self.item)
+        return self.node.GetItemName(self.item)
 
     def write(self, value):
-        self.sh.SetItemName(self.item, value or "")
+        self.node.SetItemName(self.item, value or "")
 
 
 class _NodeAttribute:
