@@ -77,17 +77,23 @@ def _withoutData(name, text):
     return rendered if isinstance(rendered, str) else rendered.decode("utf-8")
 
 
-def _header(name, data):
-    """The text header of a data file, or None when the file has none we know."""
+def _header(name, readStart):
+    """The text header of a data file, read to its end however long it is (a segmentation of hundreds of segments
+    writes hundreds of kilobytes), or None when the file has none we know. readStart(size): the first size bytes."""
     lower = name.lower()
     if lower.endswith(".vtk"):
-        return b"\n".join(data.split(b"\n", 3)[:3])
+        return b"\n".join(readStart(HEADER_BYTES).split(b"\n", 3)[:3])
     if lower.endswith(".stl"):
-        return data[:80]
+        return readStart(80)
     for suffixes, ends in _HEADER_ENDS.items():
         if lower.endswith(suffixes):
-            positions = [data.find(end) for end in ends if data.find(end) != -1]
-            return data[: min(positions)] if positions else data
+            size = HEADER_BYTES
+            while True:
+                data = readStart(size)
+                positions = [data.find(end) for end in ends if data.find(end) != -1]
+                if positions or len(data) < size:
+                    return data[: min(positions)] if positions else data
+                size *= 4
     return None
 
 
@@ -122,15 +128,17 @@ class _Search:
         if self.matcher.contains(_readable(name)):
             self.places.append(self.shown(place) + " (name)")
 
-    def content(self, place, name, start, readAll):
-        """start: the first bytes; readAll(): the whole content (called only for text files and bundles)."""
+    def content(self, place, name, readStart, readAll):
+        """readStart(size): the first size bytes; readAll(): the whole content (called only for text files and
+        bundles)."""
         lower = name.lower()
+        start = readStart(HEADER_BYTES)
         if start[:4] == b"PK\x03\x04":
             self.bundle(place, io.BytesIO(readAll()))
         elif lower.endswith(TEXT_SUFFIXES):
             self.text(place, readAll().decode("utf-8", "replace"), lower.endswith((".mrml", ".xml")), lower)
         else:
-            header = _header(name, start)
+            header = _header(name, readStart)
             if header is not None:
                 self.text(place + " (header)", header.decode("utf-8", "replace"), name=lower)
 
@@ -142,8 +150,12 @@ class _Search:
                 for info in archive.infolist():
                     entry = f"{place}!{info.filename}"
                     self.name(entry, info.filename)
-                    start = readEntryStart(archive, info, HEADER_BYTES)
-                    self.content(entry, info.filename, start, lambda info=info: readEntry(archive, info))
+                    self.content(
+                        entry,
+                        info.filename,
+                        lambda size, info=info: readEntryStart(archive, info, size),
+                        lambda info=info: readEntry(archive, info),
+                    )
         except (BundleError, *ZIP_ERRORS) as error:
             self.places.append(f"{self.shown(place)} (unreadable: {type(error).__name__})")
 
@@ -162,13 +174,12 @@ class _Search:
 
     def file(self, path, shown):
         with open(path, "rb") as stream:
-            start = stream.read(HEADER_BYTES)
 
-            def readAll():
+            def readStart(size=-1):
                 stream.seek(0)
-                return stream.read()
+                return stream.read(size)
 
-            self.content(shown, os.path.basename(path), start, readAll)
+            self.content(shown, os.path.basename(path), readStart, readStart)
 
 
 def search(path, knownValues, matcher=None):
