@@ -102,15 +102,18 @@ class AnonymizationSession:
         try:
             with eventsHeld(_nodesOf(changes)):
                 for change in changes:
+                    applied.append(change)  # first: an interrupt may land just after the write
                     change.site.handle.write(change.value)
-                    applied.append(change)
-        except Exception as error:
+        except BaseException as error:  # Ctrl-C too: nothing stays stripped
             message = f"could not replace the value at {change.site.place} ({_describe(error)})"
             self._applied = applied
             try:
                 self._restoreApplied()
             except RestoreError as restoreError:
                 message += f"; then {restoreError}"
+            if not isinstance(error, Exception):
+                logging.error("Anonymization interrupted: %s", message)
+                raise
             raise AnonymizationError(message) from error
         self._applied = applied
         self._changes = changes
@@ -159,18 +162,35 @@ class AnonymizationSession:
         if failed:
             raise RestoreError(f"{len(failed)} value(s) could not be restored, first at {failed[-1]}")
 
-    @staticmethod
-    def _restoreEach(applied, failed):
+    @classmethod
+    def _restoreEach(cls, applied, failed):
+        """Put back each value; an interrupt (Ctrl-C) is raised only once every value is back."""
+        interrupt = None
         for change in reversed(applied):
-            handle, original = change.site.handle, change.site.value
-            try:
-                if change.category == profile.FILE_NAMES and handle.read() != change.value:
-                    continue  # the save gave the data a new file name, as a plain save would have
-                handle.write(original)
-                if getattr(handle, "readBack", True) and handle.read() != original:
-                    failed.append(change.site.place)
-            except Exception:
+            for _ in range(2):  # an interrupt during one value: try that value once more
+                try:
+                    cls._restoreOne(change, failed)
+                    break
+                except BaseException as error:
+                    interrupt = interrupt or error
+            else:
                 failed.append(change.site.place)
+        if interrupt is not None:
+            if failed:
+                logging.error("%d value(s) could not be restored, first at %s", len(failed), failed[-1])
+            raise interrupt
+
+    @staticmethod
+    def _restoreOne(change, failed):
+        handle, original = change.site.handle, change.site.value
+        try:
+            if change.category == profile.FILE_NAMES and handle.read() != change.value:
+                return  # the save gave the data a new file name, as a plain save would have
+            handle.write(original)
+            if getattr(handle, "readBack", True) and handle.read() != original:
+                failed.append(change.site.place)
+        except Exception:
+            failed.append(change.site.place)
 
 
 def _nodesOf(changes):

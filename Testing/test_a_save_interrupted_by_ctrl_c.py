@@ -1,0 +1,73 @@
+"""A user presses Ctrl-C (KeyboardInterrupt, not an Exception) while a save strips or restores the scene: the
+interrupt still reaches them, nothing is written, and every value is back in the live scene, none left stripped."""
+
+import os
+
+import pytest
+from dicomScenes import LiveState, buildSampleScene
+
+from AnonymizeOnSaveLib import Policy, anonymizedScene, saveScene, sceneSites, session
+
+POLICY = Policy(key="ctrl-c-key")
+
+
+def _interruptedWrites(monkeypatch, interruptAt):
+    """Make the interruptAt-th value written through any handle (from 1, strip and restore counted together)
+    raise KeyboardInterrupt, once. Returns the counter."""
+    realSites = session._sites
+    counter = {"writes": 0}
+
+    class Interrupted:
+        def __init__(self, handle):
+            self.handle = handle
+            self.node = getattr(handle, "node", None)
+
+        def read(self):
+            return self.handle.read()
+
+        def write(self, value):
+            counter["writes"] += 1
+            if counter["writes"] == interruptAt:
+                raise KeyboardInterrupt
+            self.handle.write(value)
+
+    def sites(scene):
+        result = realSites(scene)
+        for site in result:
+            site.handle = Interrupted(site.handle)
+        return result
+
+    monkeypatch.setattr(session, "_sites", sites)
+    return counter
+
+
+@pytest.mark.parametrize("name", ["scene.mrb", "scene.mrml", "bundle"])
+def test_ctrl_c_while_stripping_writes_nothing_and_puts_every_value_back(tmp_path, monkeypatch, name):
+    scene = buildSampleScene().scene
+    before = LiveState(scene)
+    counter = _interruptedWrites(monkeypatch, interruptAt=6)
+    with pytest.raises(KeyboardInterrupt):
+        saveScene(scene, str(tmp_path / name), policy=POLICY)
+    assert counter["writes"] > 6  # the five values written were written back
+    assert not os.path.exists(tmp_path / name)
+    assert before.differences() == []
+    assert session.activeSession(scene) is None
+
+
+def test_ctrl_c_while_restoring_still_puts_every_value_back(monkeypatch):
+    scene = buildSampleScene().scene
+    before = LiveState(scene)
+    realWrite, calls = sceneSites._ItemAttribute.write, []
+
+    def interruptedWrite(handle, value):
+        calls.append(value)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        realWrite(handle, value)
+
+    with pytest.raises(KeyboardInterrupt):
+        with anonymizedScene(scene, POLICY):
+            monkeypatch.setattr(sceneSites._ItemAttribute, "write", interruptedWrite)  # from the restore on
+    assert len(calls) > 6
+    assert before.differences() == []
+    assert session.activeSession(scene) is None
