@@ -1,5 +1,6 @@
 """saveScene: write a scene as Slicer's scene writer does, anonymized, with the write bracketed by SaveState."""
 
+import contextlib
 import logging
 import os
 import shutil
@@ -62,7 +63,9 @@ def saveScene(scene, fileName, anonymize=True, policy=None, markSaved=True):
         if session is not None and auditLogPath():
             appendAuditRecord(fileName, session.policy, session.report, matcher)
     except _SaveFailed as failure:
-        logging.error("Scene not saved to %s: %s", shown, failure)
+        # Slicer's messages quote the paths it wrote to: a folder named after a patient is masked too.
+        reason = replaceInFileName(session.matcher(), str(failure)) if session is not None else failure
+        logging.error("Scene not saved to %s: %s", shown, reason)
     except OSError as error:
         logging.error("Scene not saved to %s: %s", shown, error.strerror or type(error).__name__)
     finally:
@@ -90,8 +93,8 @@ def _checkTarget(fileName, kind):
 
 def _bracketedWrite(scene, fileName, kind, markSaved=True):
     """Write with StartState/EndState(SaveState) around it, so every save hook sees the save. What a failed
-    write created is removed."""
-    existed = os.path.exists(fileName)
+    write left is removed, or searched and cleaned where it replaced an earlier file."""
+    before = {path: _signature(path) for path in _outputs(fileName, kind)}
     with targetOfTheSave(scene, fileName):
         scene.StartState(scene.SaveState)
     try:
@@ -105,34 +108,59 @@ def _bracketedWrite(scene, fileName, kind, markSaved=True):
         written = os.path.join(fileName, os.path.basename(fileName) + ".mrml") if kind == DIRECTORY else fileName
         if not os.path.isfile(written) or os.path.getsize(written) == 0:
             raise _SaveFailed("the writer reported success but wrote no scene file")
-        _verify(scene, fileName, kind)
+        _verify(scene, [path for path in before if os.path.lexists(path)])
     except BaseException:
-        if not existed:
-            removePath(fileName)
+        _removeFailedOutput(scene, before)
         raise
     finally:
         scene.EndState(scene.SaveState)
 
 
-def _verify(scene, fileName, kind):
+def _outputs(fileName, kind):
+    """What a scene save to fileName can write: the file or bundle, and for .mrml the folder Commit writes hidden
+    nodes' data to (vtkMRMLScene::SavePrivateStorableNodes)."""
+    return [fileName, os.path.splitext(fileName)[0] + "_Private"] if kind == MRML else [fileName]
+
+
+def _signature(path):
+    """What tells a path's content changed: None when there is none; a folder's entries."""
+    if not os.path.lexists(path):
+        return None
+    if os.path.isdir(path) and not os.path.islink(path):
+        return frozenset(os.listdir(path))
+    status = os.lstat(path)
+    return (status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def _removeFailedOutput(scene, before):
+    """After a failed write: what it created is removed (in a folder that was there: the entries it added; a
+    directory bundle's target was empty), and a file it rewrote (a .mrml Commit stopped part-way) is searched and
+    cleaned, or removed; a file it did not touch stays as it was."""
+    for path, signature in before.items():
+        if signature is None:
+            removePath(path)
+        elif isinstance(signature, frozenset):
+            for name in set(os.listdir(path)) - signature:
+                removePath(os.path.join(path, name))
+        elif _signature(path) != signature:
+            try:
+                _verify(scene, [path])
+            except _SaveFailed as failure:
+                logging.error("After the failed save: %s", failure)
+
+
+def _verify(scene, paths):
     """Search what the write produced for the values the scene was stripped of (by us or by a save hook)."""
     session = activeSession(scene)
     if session is None:
         return
-    for path in _writtenPaths(fileName, kind):
+    for path in paths:
         try:
             found = session.verify(path)
         except VerificationError as error:
             raise _SaveFailed(f"the written file was removed: {error}") from None
         if found:
             logging.warning("Patient data written at %s was cleaned in place", found[0])
-
-
-def _writtenPaths(fileName, kind):
-    """What a scene save to fileName writes: the file or bundle, and for .mrml the folder Commit writes hidden
-    nodes' data to (vtkMRMLScene::SavePrivateStorableNodes)."""
-    private = os.path.splitext(fileName)[0] + "_Private"
-    return [fileName, private] if kind == MRML and os.path.isdir(private) else [fileName]
 
 
 def _messages():
@@ -168,13 +196,31 @@ def _writeMrb(scene, fileName, markSaved=True):
     try:
         temporary = os.path.join(workDirectory, os.path.basename(fileName))
         messages = _messages()
-        _raiseOnErrors(scene.WriteToMRB(temporary, None, messages), messages, "writing the bundle")
+        with _stagingRemoved(scene):
+            _raiseOnErrors(scene.WriteToMRB(temporary, None, messages), messages, "writing the bundle")
         if os.path.isfile(temporary):
             os.replace(temporary, fileName)
     finally:
         shutil.rmtree(workDirectory, ignore_errors=True)
     if markSaved:
         scene.SetStorableNodesModifiedSinceRead()
+
+
+@contextlib.contextmanager
+def _stagingRemoved(scene):
+    """WriteToMRB stages the bundle in a new "_tmp<date><random>" folder of the cache manager's remote cache folder
+    and leaves it there when the write fails: whatever new such folder the block leaves is removed."""
+    dataIO = scene.GetDataIOManager()
+    cacheManager = dataIO.GetCacheManager() if dataIO is not None else None
+    cache = cacheManager.GetRemoteCacheDirectory() if cacheManager is not None else None
+    before = set(os.listdir(cache)) if cache and os.path.isdir(cache) else None
+    try:
+        yield
+    finally:
+        if before is not None:
+            for name in set(os.listdir(cache)) - before:
+                if name.startswith("_tmp"):
+                    removePath(os.path.join(cache, name))
 
 
 def _writeDirectory(scene, fileName):
