@@ -445,8 +445,9 @@ class AnonymizeOnSaveTest(ScriptedLoadableModuleTest):
 
     def _saveFromDialog(self, dialog, path):
         slicer.util.findChild(dialog, "DataBundleButton").click()  # the scene as one .mrb
-        slicer.util.findChild(dialog, "DirectoryButton").directory = os.path.dirname(path)
-        slicer.util.findChild(dialog, "FileWidget").item(0, 0).setText(os.path.basename(path))
+        fileWidget = slicer.util.findChild(dialog, "FileWidget")
+        fileWidget.cellWidget(0, 2).currentPath = os.path.dirname(path)  # the scene row's folder
+        fileWidget.item(0, 0).setText(os.path.basename(path))
         slicer.util.findChild(dialog, "ButtonBox").button(qt.QDialogButtonBox.Save).click()
 
     def test_lockedPolicyRefusesPlainSaves(self):

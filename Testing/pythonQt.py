@@ -48,12 +48,22 @@ def _plainSetattr(obj, name, value):
     obj.__dict__[name] = value
 
 
+_READING = set()  # (object, property) reads under way
+
+
 def _getattribute(self, name):
     if name in _PYTHONQT_METHODS:
         return _PYTHONQT_METHODS[name].__get__(self)
     found = _property(self, name)
-    if found is not None and found.isReadable():
-        return found.read(self)
+    key = (id(self), name)
+    # A property read that reaches a virtual C++ getter (a cell widget's sizeHint) makes PySide6 look the name up
+    # again, for a Python override: that inner lookup gets PySide6's own method, as it would without this layer.
+    if found is not None and found.isReadable() and key not in _READING:
+        _READING.add(key)
+        try:
+            return found.read(self)
+        finally:
+            _READING.discard(key)
     return _original(self)(self, name)
 
 

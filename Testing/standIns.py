@@ -4,8 +4,9 @@ qSlicerSceneWriter.cxx and Base/Python/slicer/util.py. What they reproduce, beca
 
 - the dialog is a parentless QDialog named qSlicerSaveDataDialog, reused for the session, opened with exec();
   every exec() rebuilds its table (setRowCount(0), the scene in row 0, one row per storable node);
-- columns: file name 0 (the check state selects the row), format 1, node type 5 (the scene row's item holds
-  SceneTypeRole == "Scene"); the scene file name carries its extension (.mrml, .mrb, none for a bundle);
+- columns: file name 0 (the check state selects the row), format 1, directory 2 (a ctkPathLineEdit cell widget:
+  each file is written to QDir(currentPath) / its name), node type 5 (the scene row's item holds SceneTypeRole ==
+  "Scene"); the scene file name carries its extension (.mrml, .mrb, none for a bundle);
 - the data-bundle button switches the scene format to .mrb and hides every data row (enableNodes(false));
 - ButtonBox.accepted is connected to accept() first (setupUi); accept() saves and closes only on success: data
   rows through the I/O manager, then an overwrite question (QMessageBox.question, a nested event loop) when the
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-FILE_NAME, FORMAT, NODE_NAME, NODE_TYPE = 0, 1, 4, 5
+FILE_NAME, FORMAT, DIRECTORY, NODE_NAME, NODE_TYPE = 0, 1, 2, 4, 5
 SCENE_FORMATS = ("MRML Scene (.mrml)", "Medical Reality Bundle (.mrb)", "Slicer Data Bundle (*)")
 
 
@@ -94,7 +95,8 @@ class StandInIOManager(QObject):
 
 
 class DirectoryButton(QWidget):
-    """ctkDirectoryButton: the folder the dialog saves into, as its ``directory`` property."""
+    """ctkDirectoryButton: the folder new rows start in, as its ``directory`` property. Setting it moves no row
+    (qSlicerSaveDataDialog follows directorySelected, which only the button's own browse dialog emits)."""
 
     def __init__(self, directory=""):
         super().__init__()
@@ -107,6 +109,22 @@ class DirectoryButton(QWidget):
         self._directory = value
 
     directory = Property(str, _get, _set)
+
+
+class PathLineEdit(QWidget):
+    """ctkPathLineEdit: a row's folder, as its ``currentPath`` property."""
+
+    def __init__(self, path=""):
+        super().__init__()
+        self._path = path
+
+    def _get(self):
+        return self._path
+
+    def _set(self, value):
+        self._path = value
+
+    currentPath = Property(str, _get, _set)
 
 
 class StandInSaveDialog(QDialog):
@@ -168,6 +186,7 @@ class StandInSaveDialog(QDialog):
         typeItem = QTableWidgetItem(nodeType)
         typeItem.setData(Qt.UserRole, "Scene" if nodeType == "Scene" else nodeType)
         self.fileWidget.setItem(row, NODE_TYPE, typeItem)
+        self.fileWidget.setCellWidget(row, DIRECTORY, PathLineEdit(self.folder))
 
     def saveSceneAsDataBundle(self):
         self.sceneFormat = 1 if self.sceneFormat == 0 else 0
@@ -192,8 +211,13 @@ class StandInSaveDialog(QDialog):
     def folder(self):
         return DirectoryButton.directory.fget(self.directoryButton)
 
+    def file(self, row):
+        """qSlicerSaveDataDialogPrivate::file(row): the row's folder and its file name."""
+        folder = self.fileWidget.cellWidget(row, DIRECTORY).property("currentPath")
+        return os.path.join(folder, self.fileWidget.item(row, FILE_NAME).text())
+
     def sceneFile(self):
-        return os.path.join(self.folder, self.fileWidget.item(0, FILE_NAME).text())
+        return self.file(0)
 
     def accept(self):
         self.accepts += 1
@@ -209,7 +233,7 @@ class StandInSaveDialog(QDialog):
             if self.fileWidget.isRowHidden(row) or item.checkState() != Qt.Checked:
                 continue
             properties = {"nodeID": self.fileWidget.item(row, NODE_TYPE).text()}
-            properties["fileName"] = os.path.join(self.folder, item.text())
+            properties["fileName"] = self.file(row)
             if not self.ioManager.saveNodes("VolumeFile", properties):
                 return False
         if not self.ioManager.saveNodes("SceneFile", {"fileName": sceneFile, "screenShot": None}):

@@ -12,6 +12,7 @@ import re
 from urllib.parse import unquote
 
 import pytest
+import vtk
 from dicomScenes import LiveState, addSingletonParameterNode, buildSampleScene, leakScan
 from qtShim import installQtShim
 
@@ -137,6 +138,31 @@ def test_a_ticked_bundle_save_writes_no_phi_and_leaves_the_scene_as_it_was(rig):
     assert not rig.hook.enabled and session.activeSession(rig.scene) is None
     assert rig.annotations.events == [("hide", True), ("restore", True)]  # hidden for the whole save
     assert not rig.hookUi.checkBox.isChecked()  # the next save starts plain again
+
+
+@pytest.mark.parametrize("sceneFormat", [1, 2], ids=["mrb", "directory bundle"])
+def test_a_ticked_bundle_save_that_fails_part_way_leaves_no_patient_data(rig, sceneFormat):
+    """The volume writer fails after the markups file (a label typed with the patient's name) is written: Slicer
+    emits no fileSaved, so the end of the bracket checks the scene row's file, and the .mrb staging folder goes."""
+    typed = f"{rig.sample.phiValues[0]} lesion"
+    rig.scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "Findings").AddControlPoint(vtk.vtkVector3d(), typed)
+    unwritable = rig.scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "Unwritable")
+    unwritable.SetAndObserveImageData(vtk.vtkImageData())  # no scalars: its writer fails
+    unwritable.AddDefaultStorageNode()
+    cache = rig.scene.GetDataIOManager().GetCacheManager().GetRemoteCacheDirectory()
+    staged = set(os.listdir(cache))
+    before = LiveState(rig.scene)
+
+    def chooseFormat(dialog, name="Scene"):
+        dialog.sceneFormat = sceneFormat
+        dialog.fileWidget.item(0, 0).setText(name + (".mrml", ".mrb", "")[sceneFormat])
+        dialog.enableNodes(False)
+
+    assert not rig.saveThroughDialog(bundle=False, configure=chooseFormat)
+    assert leakScan(str(rig.folder), [typed]) == [] and set(os.listdir(cache)) == staged
+    assert before.differences() == [] and session.activeSession(rig.scene) is None
+    assert not rig.saveThroughDialog(bundle=False, tick=False, configure=lambda dialog: chooseFormat(dialog, "Plain"))
+    assert leakScan(str(rig.folder), [typed]) or leakScan(cache, [typed])  # a plain failed save leaves it
 
 
 def test_an_unticked_save_is_plain(rig):

@@ -7,6 +7,7 @@ opened the overwrite question in a nested event loop. Cancel and close end any b
 """
 
 import logging
+import os
 
 from AnonymizeOnSaveLib import AnonymizationError, scenePhiMatcher
 from AnonymizeOnSaveLib.fileNames import replaceInFileName
@@ -16,6 +17,7 @@ from .saveBracket import SaveBracket
 
 DIALOG_NAME = "qSlicerSaveDataDialog"
 FILE_NAME_COLUMN = 0  # qSlicerSaveDataDialogPrivate::FileNameColumn
+FILE_DIRECTORY_COLUMN = 2  # FileDirectoryColumn: a ctkPathLineEdit cell widget (currentPath)
 NODE_TYPE_COLUMN = 5  # NodeTypeColumn; the scene row's item there has SceneTypeRole (Qt::UserRole) == "Scene"
 CHECKBOX_ROW, CHECKBOX_COLUMN = 0, 5  # left of ShowMoreCheckBox (row 0, column 6 in qSlicerSaveDataDialog.ui)
 
@@ -128,22 +130,26 @@ class SaveDialogHook:
         if self.annotations is not None:
             self.annotations.hide()
             self._hidden = True
-        self.bracket = SaveBracket(self.scene, self.hook, policy, self.postSaveCheck, target=self._sceneFileName())
+        self.bracket = SaveBracket(self.scene, self.hook, policy, self.postSaveCheck, target=self._sceneFile())
         try:
             self.bracket.begin()
         except AnonymizationError:
             self.bracket = None
             raise
 
-    def _sceneFileName(self):
-        """The scene row's file name ("Scene.mrml", "Scene.mrb", a bundle folder's name), or None."""
+    def _sceneFile(self):
+        """The scene row's file, as qSlicerSaveDataDialogPrivate::sceneFile() makes it: its folder (the row's path
+        edit) joined with its name ("Scene.mrml", "Scene.mrb", a bundle folder's name); None when there is none."""
         if self.fileWidget is None:
             return None
         for row in range(qtProperty(self.fileWidget, "rowCount")):
             typeItem = self.fileWidget.item(row, NODE_TYPE_COLUMN)
             if typeItem is not None and typeItem.data(self.qt.Qt.UserRole) == "Scene":
                 nameItem = self.fileWidget.item(row, FILE_NAME_COLUMN)
-                return nameItem.text() if nameItem is not None else None
+                folderEdit = self.fileWidget.cellWidget(row, FILE_DIRECTORY_COLUMN)
+                folder = folderEdit.property("currentPath") if folderEdit is not None else None
+                name = nameItem.text() if nameItem is not None else None
+                return os.path.join(folder, name) if name and folder else name
         return None
 
     def _cleanFileNames(self, policy):

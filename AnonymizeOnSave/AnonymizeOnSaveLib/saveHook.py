@@ -10,6 +10,7 @@ import logging
 import os
 import time
 
+from .mrbStaging import StagingFolders
 from .session import MRML, AnonymizationError, AnonymizationSession, RestoreError, activeSession, sceneFileKind
 from .verify import VerificationError
 
@@ -56,6 +57,7 @@ class SaveHook:
         target = self.target or self.scene.GetURL() or ""
         session = AnonymizationSession(self.scene, self.policy, refuseFileRenames=sceneFileKind(target) == MRML)
         self._started = time.time()
+        self._staging = StagingFolders(self.scene)
         try:
             self.lastReport = session.strip()
             self._session = session
@@ -67,6 +69,7 @@ class SaveHook:
         session, self._session = self._session, None
         if session is None:
             return
+        self._staging.remove()  # what a failed .mrb write left in the cache folder, never verified
         target = self.target or self._urlWrittenDuringTheSave()
         if target and os.path.isabs(target):
             try:

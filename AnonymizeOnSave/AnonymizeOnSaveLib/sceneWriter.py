@@ -1,6 +1,5 @@
 """saveScene: write a scene as Slicer's scene writer does, anonymized, with the write bracketed by SaveState."""
 
-import contextlib
 import logging
 import os
 import shutil
@@ -9,6 +8,7 @@ import tempfile
 from .audit import appendAuditRecord, auditLogPath
 from .fileNames import decodeFileName, replaceInFileName
 from .gcPause import cycleCollectionPaused
+from .mrbStaging import StagingFolders
 from .saveHook import hookErrors, targetOfTheSave
 from .sceneFiles import removePath
 from .session import (
@@ -196,31 +196,17 @@ def _writeMrb(scene, fileName, markSaved=True):
     try:
         temporary = os.path.join(workDirectory, os.path.basename(fileName))
         messages = _messages()
-        with _stagingRemoved(scene):
+        staging = StagingFolders(scene)
+        try:
             _raiseOnErrors(scene.WriteToMRB(temporary, None, messages), messages, "writing the bundle")
+        finally:
+            staging.remove()
         if os.path.isfile(temporary):
             os.replace(temporary, fileName)
     finally:
         shutil.rmtree(workDirectory, ignore_errors=True)
     if markSaved:
         scene.SetStorableNodesModifiedSinceRead()
-
-
-@contextlib.contextmanager
-def _stagingRemoved(scene):
-    """WriteToMRB stages the bundle in a new "_tmp<date><random>" folder of the cache manager's remote cache folder
-    and leaves it there when the write fails: whatever new such folder the block leaves is removed."""
-    dataIO = scene.GetDataIOManager()
-    cacheManager = dataIO.GetCacheManager() if dataIO is not None else None
-    cache = cacheManager.GetRemoteCacheDirectory() if cacheManager is not None else None
-    before = set(os.listdir(cache)) if cache and os.path.isdir(cache) else None
-    try:
-        yield
-    finally:
-        if before is not None:
-            for name in set(os.listdir(cache)) - before:
-                if name.startswith("_tmp"):
-                    removePath(os.path.join(cache, name))
 
 
 def _writeDirectory(scene, fileName):
