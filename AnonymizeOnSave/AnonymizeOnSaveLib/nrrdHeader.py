@@ -13,6 +13,8 @@ from .policy import NO_PATIENT
 
 MAX_HEADER_BYTES = 1 << 20
 _ITEM_KEY = re.compile(r"axis [0-9]+ item [0-9]+ (.+)")
+_ESCAPE = re.compile(r"\\(.)", re.S)
+_UNESCAPED = {"n": "\n", "\\": "\\"}
 
 
 class NrrdHeaderError(ValueError):
@@ -44,13 +46,26 @@ class _LineHandle:
 
     def read(self):
         line = self.header.lines[self.index]
-        return None if line is None else line.partition(":=")[2]
+        return None if line is None else unescape(line.partition(":=")[2])
 
     def write(self, value):
         if value is None:
             self.header.lines[self.index] = None
         else:
-            self.header.lines[self.index] = self.header.lines[self.index].partition(":=")[0] + ":=" + value
+            self.header.lines[self.index] = self.header.lines[self.index].partition(":=")[0] + ":=" + escape(value)
+
+
+def unescape(value):
+    """A key/value pair's value as it was typed: NRRD (teem) writes a line break as "\\n" and a backslash as "\\\\";
+    any other backslash stays as written."""
+    if "\\" not in value:
+        return value
+    return _ESCAPE.sub(lambda match: _UNESCAPED.get(match.group(1), match.group(0)), value)
+
+
+def escape(value):
+    """A value as NRRD writes it (unescape's inverse)."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n")
 
 
 class NrrdHeader:
@@ -69,7 +84,8 @@ class NrrdHeader:
         for index, line in enumerate(self.lines):
             if line is None or ":=" not in line or line.startswith("#"):
                 continue
-            key, _, value = line.partition(":=")
+            key, _, written = line.partition(":=")
+            value = unescape(written)
             match = _ITEM_KEY.fullmatch(key)
             name = match.group(1) if match else key
             handle = _LineHandle(self, index)

@@ -38,6 +38,9 @@ _HEADER_ENDS = {
 _DATA_HOLDERS = (".mrml", ".nrrd", ".nhdr")  # files with values typed into data among others
 _XML_NAMES = re.compile(r"</?[\w.:-]+|[\w.:-]+(?=\s*=\s*[\"'])")
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_BACKSLASH_ESCAPE = re.compile(r"\\(.)", re.S)  # pairs, left to right: an escaped backslash then "n" is no break
+_ESCAPED = {"n": "\n", "t": "\t", "r": "\r"}
+_ESCAPING = (".json", ".nrrd", ".nhdr")  # files whose text escapes with a backslash
 
 
 Verification = namedtuple("Verification", "found files bytes values data")
@@ -50,15 +53,18 @@ class VerificationError(RuntimeError):
     """The output still held patient data after cleaning and was removed; the message names places, not values."""
 
 
-def _readable(text, isXml=False):
+def _readable(text, isXml=False, escaped=False):
     """Text as a person would read it: entities, escapes and %XX decoded; XML element and attribute names dropped
-    (they are Slicer's vocabulary, not values)."""
+    (they are Slicer's vocabulary, not values). escaped: a JSON file or a NRRD header, where a backslash escapes
+    the next character ("\\n" a line break: left as written, its "n" would glue onto the next word)."""
     if isXml:
         text = _XML_NAMES.sub(" ", text)
     if "&" in text:
         text = xmlDecode(text)
     if "\\u" in text:
         text = _JSON_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text)
+    if escaped and "\\" in text:
+        text = _BACKSLASH_ESCAPE.sub(lambda match: _ESCAPED.get(match.group(1), match.group(1)), text)
     # Twice: a scene file URL-encodes the escapes Slicer writes into file names ("%25ffc3"); then standard escapes.
     return unquote(decodeFileName(decodeFileName(text))) if "%" in text else text
 
@@ -115,9 +121,11 @@ class _Search:
         """Search a text; XML element and attribute names are dropped (a second pass) only when the text matches.
         name: the file's name, to tell values typed into data (all of a data file) from values found elsewhere."""
         self.bytes += len(text)
-        if self.matcher.contains(_readable(text)) and (not isXml or self.matcher.contains(_readable(text, True))):
+        escaped = name.endswith(_ESCAPING)
+        readable = _readable(text, escaped=escaped)
+        if self.matcher.contains(readable) and (not isXml or self.matcher.contains(_readable(text, True))):
             rest = "" if isDataFile(name) else _withoutData(name, text) if name.endswith(_DATA_HOLDERS) else text
-            if rest is not None and not self.matcher.contains(_readable(rest, isXml)):
+            if rest is not None and not self.matcher.contains(_readable(rest, isXml, escaped)):
                 self.dataPlaces.append(self.shown(place))
             else:
                 self.places.append(self.shown(place))
