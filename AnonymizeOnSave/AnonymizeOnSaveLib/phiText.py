@@ -244,10 +244,11 @@ class PhiTextMatcher:
             if text[match.start() - 1 : match.end() + 1] != _STAR
         ]
         folded = [fold(text[start:end]) for start, end in spans]
-        chosen = []
+        chosen, taken = [], bytearray(len(folded))  # taken: the tokens a chosen match covers
         for start, end, key in sorted(self._matches(folded), key=lambda m: (m[0] - m[1], m[0])):
-            if all(end <= other[0] or start >= other[1] for other in chosen):
+            if not any(taken[start:end]):
                 chosen.append((start, end, key))
+                taken[start:end] = b"\x01" * (end - start)
         return [
             (spans[start][0], spans[end - 1][1], self._replacements[key])
             for start, end, key in sorted(chosen, reverse=True)
@@ -255,6 +256,12 @@ class PhiTextMatcher:
 
     def replace(self, text):
         """text with every PHI value replaced; text itself when it holds none."""
-        for start, end, replacement in self.replacements(text):
-            text = text[:start] + replacement + text[end:]
-        return text
+        found = self.replacements(text)
+        if not found:
+            return text
+        pieces, position = [], len(text)
+        for start, end, replacement in found:  # last first: the text is assembled once, whatever the matches
+            pieces += [text[end:position], replacement]
+            position = start
+        pieces.append(text[:position])
+        return "".join(reversed(pieces))
