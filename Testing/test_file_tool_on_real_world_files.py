@@ -177,3 +177,17 @@ def test_without_a_key_a_scene_without_patients_is_clean_after_cleaning(tmp_path
     once = path.read_bytes()
     assert _run(["scan", str(path)])[0] == 0
     assert _run(["clean", str(path), "--in-place"])[0] == 0 and path.read_bytes() == once
+
+
+def test_a_nrrd_header_edited_with_a_windows_line_among_unix_ones_is_read_line_by_line(tmp_path):
+    header = (
+        "NRRD0004\ntype: unsigned char\ndimension: 1\nsizes: 1\r\nencoding: raw\n"
+        f"DICOM.PatientName:={NAME}\nDICOM.PatientID:={PID}\n\n"
+    )
+    path = tmp_path / "edited.seq.nrrd"
+    path.write_bytes(header.encode() + b"\x00")
+    assert _run(["scan", str(path)])[0] == 1
+    assert _run(["clean", str(path), "--in-place"])[0] == 0
+    assert not _holds(str(path), NAME, PID, "JOHN")
+    cleaned = path.read_bytes()
+    assert b"sizes: 1\r\nencoding: raw\n" in cleaned and cleaned.endswith(b"\n\n\x00")  # every other byte kept

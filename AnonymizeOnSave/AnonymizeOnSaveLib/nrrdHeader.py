@@ -76,8 +76,10 @@ class NrrdHeader:
             text = headerBytes.decode("utf-8")
         except UnicodeDecodeError:
             raise NrrdHeaderError("the NRRD header is not UTF-8 text") from None
-        self.newline = "\r\n" if "\r\n" in text else "\n"
-        self.lines = text.split(self.newline)
+        # Each line keeps its own ending: a header edited on Windows may mix CRLF and LF lines.
+        lines = text.split("\n")
+        self.endings = ["\r\n" if line.endswith("\r") else "\n" for line in lines]
+        self.lines = [line[:-1] if line.endswith("\r") else line for line in lines]
 
     def sites(self, place="", context=NO_PATIENT):
         sites = []
@@ -96,4 +98,5 @@ class NrrdHeader:
         return sites
 
     def render(self):
-        return self.newline.join(line for line in self.lines if line is not None).encode("utf-8")
+        kept = [(line, ending) for line, ending in zip(self.lines, self.endings) if line is not None]
+        return "".join(line + ending for line, ending in kept)[: -len(kept[-1][1])].encode("utf-8") if kept else b""
