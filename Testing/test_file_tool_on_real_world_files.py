@@ -191,3 +191,15 @@ def test_a_nrrd_header_edited_with_a_windows_line_among_unix_ones_is_read_line_b
     assert not _holds(str(path), NAME, PID, "JOHN")
     cleaned = path.read_bytes()
     assert b"sizes: 1\r\nencoding: raw\n" in cleaned and cleaned.endswith(b"\n\n\x00")  # every other byte kept
+
+
+@pytest.mark.parametrize("suffix", [".xml", ".md", ".html"])
+def test_a_text_node_written_as_xml_and_other_text_files_in_a_bundle_are_cleaned(tmp_path, suffix):
+    path = tmp_path / "share.mrb"
+    with zipfile.ZipFile(path, "w") as bundle:
+        bundle.writestr("share/share.mrml", _scene())
+        bundle.writestr(f"share/Data/Report{suffix}", f"<report>Patient {NAME}, {PID}: no change.</report>\n")
+    assert _run(["scan", str(path)])[0] == 1
+    assert _run(["clean", str(path), "--in-place"])[0] == 0
+    assert _holds(str(path), NAME, PID, "JOHN") == []
+    assert _run(["scan", str(path)])[0] == 0

@@ -2,7 +2,7 @@
 
 Markups (``.mrk.json``: every string value, so point labels, descriptions and label formats), tables, their schemas
 and colour tables (``.tsv``, ``.csv``, ``.fcsv``, ``.acsv``, ``.ctbl``: every field, column names included) and
-text nodes (``.txt``: the whole text). Each value is a DATA Site: only the known values found in it are replaced
+text nodes and other text files (``.txt``, ``.xml``, ``.md``, ``.html``: the whole text). Each value is a DATA Site: only the known values found in it are replaced
 and every byte outside a changed value stays as it was. Segment names, IDs and tags and sequence index values are
 lines of NRRD headers (nrrdHeader.py).
 
@@ -145,7 +145,7 @@ _KINDS = (
     ((".tsv",), lambda data: DelimitedText(data, "\t")),
     ((".csv", ".fcsv", ".acsv"), lambda data: DelimitedText(data, ",")),
     ((".ctbl",), lambda data: DelimitedText(data, " ")),
-    ((".txt",), PlainText),
+    ((".txt", ".xml", ".md", ".html"), PlainText),  # a text node writes .txt, .xml or .json
 )
 
 
