@@ -1,10 +1,10 @@
 """The data files Slicer writes beside a scene, as PHI Sites: the text people type into data.
 
 Markups (``.mrk.json``: every string value, so point labels, descriptions and label formats), tables, their schemas
-and colour tables (``.tsv``, ``.csv``, ``.fcsv``, ``.acsv``, ``.ctbl``: every field, column names included) and
-text nodes and other text files (``.txt``, ``.xml``, ``.md``, ``.html``: the whole text). Each value is a DATA Site: only the known values found in it are replaced
-and every byte outside a changed value stays as it was. Segment names, IDs and tags and sequence index values are
-lines of NRRD headers (nrrdHeader.py).
+and colour tables (``.tsv``, ``.csv``, ``.fcsv``, ``.acsv``, ``.ctbl``: every field, column names included),
+text nodes and other text files (``.txt``, ``.xml``, ``.md``, ``.html``: the whole text). Each value is a DATA
+Site: only the known values found in it are replaced and every byte outside a changed value stays as it was.
+Segment names, IDs and tags and sequence index values are lines of NRRD headers (nrrdHeader.py).
 
 A live save never changes these values in the nodes: a storable node changed and put back stays "modified since
 read" (its StorableModifiedTime cannot be set back), so the save cleans them in the bytes written (verify.py), with

@@ -22,7 +22,12 @@ Outcome = namedtuple("Outcome", "scene status findings counts error output")
 
 
 def isBundleFolder(path):
-    return os.path.isfile(os.path.join(path, os.path.basename(os.path.normpath(path)) + ".mrml"))
+    """A folder Slicer saved a scene into: its scene file named after it, or (a folder renamed since) its only
+    scene file beside the Data folder its files are in."""
+    if os.path.isfile(os.path.join(path, os.path.basename(os.path.normpath(path)) + ".mrml")):
+        return True
+    scenes = [name for name in os.listdir(path) if name.lower().endswith(".mrml")]
+    return len(scenes) == 1 and os.path.isdir(os.path.join(path, "Data"))
 
 
 def _size(path):
