@@ -3,6 +3,7 @@ zip entries, entity declarations, zip comments, several files at once, closed pi
 
 import io
 import os
+import struct
 import subprocess
 import sys
 import zipfile
@@ -203,3 +204,26 @@ def test_a_text_node_written_as_xml_and_other_text_files_in_a_bundle_are_cleaned
     assert _run(["clean", str(path), "--in-place"])[0] == 0
     assert _holds(str(path), NAME, PID, "JOHN") == []
     assert _run(["scan", str(path)])[0] == 0
+
+
+def test_a_nested_bundle_without_patient_data_is_kept_byte_for_byte(tmp_path):
+    frames = tmp_path / "Seq.mrml"
+    frames.write_text(_scene(items=""))
+    assert _run(["clean", str(frames), "--in-place"])[0] == 0  # as an anonymized save writes it: markers set
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as bundle:  # a .seq.mrb of frames without PHI, as Info-ZIP writes one
+        for name, data in (("Seq/", b""), ("Seq/Seq.mrml", frames.read_bytes()), ("Seq/Data/frame.txt", b"1\n")):
+            info = zipfile.ZipInfo(name, (2026, 11, 25, 12, 0, 0))
+            info.create_system, info.compress_type = 3, zipfile.ZIP_DEFLATED if data else zipfile.ZIP_STORED
+            info.extra = struct.pack("<HHBI", 0x5455, 5, 1, 1795608000) + struct.pack(
+                "<HHBBIBI", 0x7875, 11, 1, 4, 0, 4, 0
+            )
+            bundle.writestr(info, data)
+    path = tmp_path / "share.mrb"
+    with zipfile.ZipFile(path, "w") as bundle:
+        bundle.writestr("share/share.mrml", _scene())
+        bundle.writestr("share/Data/Seq.seq.mrb", inner.getvalue())
+    assert _run(["clean", str(path), "-o", str(tmp_path / "clean.mrb")])[0] == 0
+    with zipfile.ZipFile(path) as before, zipfile.ZipFile(tmp_path / "clean.mrb") as after:
+        assert after.read("share/Data/Seq.seq.mrb") == before.read("share/Data/Seq.seq.mrb")
+        assert after.read("share/share.mrml") != before.read("share/share.mrml")

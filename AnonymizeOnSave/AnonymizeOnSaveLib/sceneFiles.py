@@ -398,12 +398,29 @@ def _newContent(plan, name, matcher):
     if name in plan.dataFiles:
         surface = plan.dataFiles[name]
         return [surface.render()] if surface.changed else None
-    if name in plan.nested:
-        nested = plan.nested[name]
+    if name in plan.nested and _bundleChanges(plan.nested[name], matcher):
         output = io.BytesIO()
-        _writeZip(nested, matcher, output)
+        _writeZip(plan.nested[name], matcher, output)
         return [output.getvalue()]
     return None
+
+
+def _bundleChanges(plan, matcher):
+    """Whether cleaning changes a bundle: its comment, an entry's name or content (else it is copied byte for
+    byte, as every other entry without PHI)."""
+    comment = commentText(plan.members.archive)
+    if matcher.replace(comment) != comment:
+        return True
+    for name in plan.members.infos:
+        if replaceInFileName(matcher, name) != name:
+            return True
+        if name in plan.headers:
+            header, original, _ = plan.headers[name]
+            if header.render() != original:
+                return True
+        elif _newContent(plan, name, matcher) is not None:
+            return True
+    return False
 
 
 def _headerAndBody(plan, name, header, bodyOffset):
