@@ -78,7 +78,8 @@ class NrrdHeader:
             raise NrrdHeaderError("the NRRD header is not UTF-8 text") from None
         # Each line keeps its own ending: a header edited on Windows may mix CRLF and LF lines.
         lines = text.split("\n")
-        self.endings = ["\r\n" if line.endswith("\r") else "\n" for line in lines]
+        self.endings = [("\r" if line.endswith("\r") else "") + "\n" for line in lines]
+        self.endings[-1] = self.endings[-1][:-1]  # the text's last line has no line break after it
         self.lines = [line[:-1] if line.endswith("\r") else line for line in lines]
 
     def sites(self, place="", context=NO_PATIENT):
@@ -98,5 +99,4 @@ class NrrdHeader:
         return sites
 
     def render(self):
-        kept = [(line, ending) for line, ending in zip(self.lines, self.endings) if line is not None]
-        return "".join(line + ending for line, ending in kept)[: -len(kept[-1][1])].encode("utf-8") if kept else b""
+        return "".join(line + end for line, end in zip(self.lines, self.endings) if line is not None).encode("utf-8")
