@@ -9,6 +9,7 @@ is copied byte for byte (zip entries without recompressing). Output goes to a te
 place, so a failure leaves no partial output.
 """
 
+import contextlib
 import io
 import os
 import posixpath
@@ -338,8 +339,7 @@ def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None, knownVal
     try:
         for change in changes:
             change.site.handle.write(change.value)
-        temporary = _temporaryName(target)
-        try:
+        with replaceWithTemporary(target) as temporary:
             if isinstance(plan.members, _ZipMembers):
                 with open(temporary, "wb") as output:
                     _writeZip(plan, matcher, output)
@@ -347,10 +347,6 @@ def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None, knownVal
                 _writeSingle(plan, matcher, temporary)
             else:
                 _writeDirectory(plan, matcher, temporary)
-            _replace(temporary, target)
-        except BaseException:
-            removePath(temporary)
-            raise
     except _errors() as error:
         raise SceneFileError(_message(error)) from None
     finally:
@@ -375,6 +371,19 @@ def _replace(temporary, target):
         shutil.rmtree(backup, ignore_errors=True)
     else:
         os.replace(temporary, target)
+
+
+@contextlib.contextmanager
+def replaceWithTemporary(target):
+    """Yields a temporary name beside target; what is written there replaces target when the block ends, and is
+    removed when it raises (target then stays as it was)."""
+    temporary = _temporaryName(target)
+    try:
+        yield temporary
+        _replace(temporary, target)
+    except BaseException:
+        removePath(temporary)
+        raise
 
 
 def removePath(path):

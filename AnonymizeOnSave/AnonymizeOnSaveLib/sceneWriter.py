@@ -10,7 +10,7 @@ from .fileNames import decodeFileName, replaceInFileName
 from .gcPause import cycleCollectionPaused
 from .mrbStaging import StagingFolders
 from .saveHook import hookErrors, targetOfTheSave
-from .sceneFiles import removePath
+from .saveOutputs import SaveOutputs
 from .session import (
     DIRECTORY,
     MRB,
@@ -92,9 +92,10 @@ def _checkTarget(fileName, kind):
 
 
 def _bracketedWrite(scene, fileName, kind, markSaved=True):
-    """Write with StartState/EndState(SaveState) around it, so every save hook sees the save. What a failed
-    write left is removed, or searched and cleaned where it replaced an earlier file."""
-    before = {path: _signature(path) for path in _outputs(fileName, kind)}
+    """Write with StartState/EndState(SaveState) around it, so every save hook sees the save. What the write
+    produced is checked; what a failed write left is removed, or searched and cleaned where it replaced an earlier
+    file."""
+    outputs = SaveOutputs(fileName)
     with targetOfTheSave(scene, fileName):
         scene.StartState(scene.SaveState)
     try:
@@ -108,59 +109,25 @@ def _bracketedWrite(scene, fileName, kind, markSaved=True):
         written = os.path.join(fileName, os.path.basename(fileName) + ".mrml") if kind == DIRECTORY else fileName
         if not os.path.isfile(written) or os.path.getsize(written) == 0:
             raise _SaveFailed("the writer reported success but wrote no scene file")
-        _verify(scene, [path for path in before if os.path.lexists(path)])
+        _verify(scene, outputs)
     except BaseException:
-        _removeFailedOutput(scene, before)
+        outputs.removeFailed(activeSession(scene))
         raise
     finally:
         scene.EndState(scene.SaveState)
 
 
-def _outputs(fileName, kind):
-    """What a scene save to fileName can write: the file or bundle, and for .mrml the folder Commit writes hidden
-    nodes' data to (vtkMRMLScene::SavePrivateStorableNodes)."""
-    return [fileName, os.path.splitext(fileName)[0] + "_Private"] if kind == MRML else [fileName]
-
-
-def _signature(path):
-    """What tells a path's content changed: None when there is none; a folder's entries."""
-    if not os.path.lexists(path):
-        return None
-    if os.path.isdir(path) and not os.path.islink(path):
-        return frozenset(os.listdir(path))
-    status = os.lstat(path)
-    return (status.st_ino, status.st_size, status.st_mtime_ns)
-
-
-def _removeFailedOutput(scene, before):
-    """After a failed write: what it created is removed (in a folder that was there: the entries it added; a
-    directory bundle's target was empty), and a file it rewrote (a .mrml Commit stopped part-way) is searched and
-    cleaned, or removed; a file it did not touch stays as it was."""
-    for path, signature in before.items():
-        if signature is None:
-            removePath(path)
-        elif isinstance(signature, frozenset):
-            for name in set(os.listdir(path)) - signature:
-                removePath(os.path.join(path, name))
-        elif _signature(path) != signature:
-            try:
-                _verify(scene, [path])
-            except _SaveFailed as failure:
-                logging.error("After the failed save: %s", failure)
-
-
-def _verify(scene, paths):
+def _verify(scene, outputs):
     """Search what the write produced for the values the scene was stripped of (by us or by a save hook)."""
     session = activeSession(scene)
     if session is None:
         return
-    for path in paths:
-        try:
-            found = session.verify(path)
-        except VerificationError as error:
-            raise _SaveFailed(f"the written file was removed: {error}") from None
-        if found:
-            logging.warning("Patient data written at %s was cleaned in place", found[0])
+    try:
+        found = outputs.check(session)
+    except VerificationError as error:
+        raise _SaveFailed(f"the written file was removed: {error}") from None
+    if found:
+        logging.warning("Patient data written at %s was cleaned in place", found[0])
 
 
 def _messages():

@@ -71,12 +71,14 @@ def _describe(error):
 class AnonymizationSession:
     """Snapshot, strip and restore the PHI of one scene."""
 
-    def __init__(self, scene, policy=None, refuseFileRenames=False):
+    def __init__(self, scene, policy=None, refuseFileRenames=False, writtenStorageNodeIDs=frozenset()):
         """refuseFileRenames: fail instead of renaming data files (a .mrml save cannot rename the files it
-        references)."""
+        references), except those of writtenStorageNodeIDs, whose data the save itself writes under the new names
+        (the Save dialog's data rows)."""
         self.scene = scene
         self.policy = policy or defaultPolicy()
         self.refuseFileRenames = refuseFileRenames
+        self.writtenStorageNodeIDs = frozenset(writtenStorageNodeIDs)
         self.report = None
         self.verified = set()  # paths already searched for this session's values
         self._applied = []
@@ -92,7 +94,12 @@ class AnonymizationSession:
         except Exception as error:
             raise AnonymizationError(f"could not read the scene's values ({_describe(error)})") from error
         if self.refuseFileRenames:
-            renamed = [change.site.place for change in changes if change.category == profile.FILE_NAMES]
+            renamed = [
+                change.site.place
+                for change in changes
+                if change.category == profile.FILE_NAMES
+                and change.site.handle.node.GetID() not in self.writtenStorageNodeIDs
+            ]
             if renamed:
                 raise AnonymizationError(
                     f"{len(renamed)} data file name(s) the scene refers to hold PHI (first: {renamed[0]}); "
