@@ -16,11 +16,12 @@ from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModuleWidget,
 )
 
-from AnonymizeOnSaveGlue.policySettings import EVERY_SAVE, MODES, SHARED_COPIES_ONLY, PolicySettings
+from AnonymizeOnSaveGlue import installation
+from AnonymizeOnSaveGlue.policySettings import EVERY_SAVE, MODE_KEY, MODES, SHARED_COPIES_ONLY, PolicySettings
 from AnonymizeOnSaveGlue.postSaveCheck import PostSaveCheck
 from AnonymizeOnSaveGlue.saveDialogHook import SaveDialogHook, findSaveDialog
 from AnonymizeOnSaveGlue.utilWrapper import wrapSaveScene
-from AnonymizeOnSaveLib import installSaveHook, lastReport, saveSharedCopy, setAuditLog
+from AnonymizeOnSaveLib import PolicyError, installSaveHook, lastReport, saveSharedCopy, setAuditLog
 from AnonymizeOnSaveLib.sceneFiles import SceneFileError, cleanPath, scanPath
 
 #
@@ -103,66 +104,109 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
         self.hook = None
         self.dialogHook = None
         self.postSaveCheck = None
+        self.shareAction = None
+        self.settingsPanel = None
+        self.policyComboBoxes = []
         self._unwrap = None
         self.installed = False
 
     def install(self):
-        """Everything, at startup (also with --no-main-window), without the module panel ever being opened."""
+        """Everything, at startup (also with --no-main-window), without the module panel ever being opened. An
+        installation from before a Reload is replaced. Each part installs on its own: one that fails is said,
+        the others still work."""
         if self.installed:
             return
+        installation.replace(self)
         scene = slicer.mrmlScene
-        self.hook = installSaveHook(scene, self.settings.policy())
-        self.hook.enabled = self.settings.mode() == EVERY_SAVE
+        self.hook = installSaveHook(scene)
+        self.postSaveCheck = PostSaveCheck(scene, self.settings, self.notify)
+        self.policyChanged()
         settingsFolder = os.path.dirname(slicer.app.slicerUserSettingsFilePath)
         setAuditLog(os.path.join(settingsFolder, "AnonymizeOnSave-audit.jsonl"))
-        self.postSaveCheck = PostSaveCheck(scene, self.settings, self.notify)
         slicer.app.coreIOManager().connect("fileSaved(qSlicerIO::IOProperties)", self.postSaveCheck.onFileSaved)
         self._unwrap = wrapSaveScene(slicer.util, scene, self.hook, self.settings, self.postSaveCheck)
-        dialog = findSaveDialog(slicer.app)
-        if dialog is None:
-            logging.warning(
-                "AnonymizeOnSave: Slicer's Save dialog was not found (is the Data module disabled?): the dialog has no "
-                "'Anonymize subject hierarchy' box; slicer.util.saveScene and the shared copy still work."
-            )
-        else:
-            try:
-                self.dialogHook = SaveDialogHook(
-                    qt, dialog, scene, self.hook, self.settings, _, self.warn, self.postSaveCheck, CornerAnnotations()
-                )
-            except RuntimeError as error:
-                logging.error("AnonymizeOnSave: no checkbox in the Save dialog: %s", error)
+        self._installDialogHook(scene)
         if not slicer.app.commandOptions().noMainWindow:
-            slicer.app.settingsDialog().addPanel(_("Anonymize On Save"), AnonymizeOnSaveSettingsPanel(self))
+            self._installSettingsPanel()
             self.shareAction = addShareAction(self)
         slicer.app.connect("aboutToQuit()", self.uninstall)
         self.installed = True
+        if self.hook.refusal:
+            self.warn(_("Anonymize On Save settings"), self.hook.refusal)
+
+    def _installSettingsPanel(self):
+        """A settings dialog panel cannot be removed: after a Reload the new logic takes over the one there is."""
+        self.settingsPanel = installation.settingsPanel
+        if self.settingsPanel is None:
+            self.settingsPanel = installation.settingsPanel = AnonymizeOnSaveSettingsPanel(self)
+            slicer.app.settingsDialog().addPanel(_("Anonymize On Save"), self.settingsPanel)
+        self.settingsPanel.logic = self
+        self.policyComboBoxes.append(self.settingsPanel.modeComboBox)
+
+    def _installDialogHook(self, scene):
+        dialog = findSaveDialog(slicer.app)
+        if dialog is None:
+            logging.warning(
+                "AnonymizeOnSave: Slicer's Save dialog was not found (is the Data module disabled?): no scene can be "
+                "saved from the dialog or with slicer.util.saveScene, which need its scene writer; the shared copy "
+                "and the library's saveScene still work."
+            )
+            return
+        try:
+            self.dialogHook = SaveDialogHook(
+                qt, dialog, scene, self.hook, self.settings, self.warn, self.postSaveCheck, CornerAnnotations()
+            )
+        except RuntimeError as error:
+            logging.error("AnonymizeOnSave: no checkbox in the Save dialog: %s", error)
 
     def uninstall(self):
-        """Undo everything install() did."""
+        """Undo everything install() did; at exit the Save dialog (the Data module's) may already be gone."""
         if not self.installed:
             return
-        if self.dialogHook is not None:
-            self.dialogHook.remove()
-            self.dialogHook = None
-        slicer.app.coreIOManager().disconnect("fileSaved(qSlicerIO::IOProperties)", self.postSaveCheck.onFileSaved)
-        if getattr(self, "shareAction", None) is not None:
-            self.shareAction.parent().removeAction(self.shareAction)
-            self.shareAction = None
-        self._unwrap()
-        self.hook.remove()
-        setAuditLog(None)
         self.installed = False
+        installation.release(self)
+        steps = [
+            lambda: self.dialogHook is not None and self.dialogHook.remove(),
+            lambda: slicer.app.coreIOManager().disconnect(
+                "fileSaved(qSlicerIO::IOProperties)", self.postSaveCheck.onFileSaved
+            ),
+            lambda: self.shareAction is not None and self.shareAction.parent().removeAction(self.shareAction),
+            self._unwrap,
+            self.hook.remove,
+            lambda: setAuditLog(None),
+        ]
+        for step in steps:
+            try:
+                step()
+            except Exception as error:  # the rest must still be undone
+                logging.error("AnonymizeOnSave: uninstalling: %s", type(error).__name__)
+        self.dialogHook = self.shareAction = None
 
     def setMode(self, mode):
         self.settings.setMode(mode)
         self.policyChanged()
 
     def policyChanged(self):
+        """Apply the settings: the hook's policy (or, when the settings cannot be read, its refusal of every save
+        it should anonymize), the Save dialog's box, and every policy combo box shown."""
         if self.hook is not None:
-            self.hook.policy = self.settings.policy()
+            try:
+                self.hook.policy, self.hook.refusal = self.settings.policy(), None
+            except PolicyError as error:
+                self.hook.policy = None
+                self.hook.refusal = _(
+                    "the Anonymize On Save settings cannot be read, so nothing is saved that must be anonymized: "
+                ) + str(error)
             self.hook.enabled = self.settings.mode() == EVERY_SAVE
         if self.dialogHook is not None:
             self.dialogHook.refresh()
+        index = MODES.index(self.settings.mode())
+        for comboBox in list(self.policyComboBoxes):
+            try:
+                if comboBox.currentIndex != index:
+                    comboBox.currentIndex = index
+            except RuntimeError:  # its panel was destroyed
+                self.policyComboBoxes.remove(comboBox)
 
     def lastSaveSummary(self):
         report = lastReport(slicer.mrmlScene)
@@ -201,13 +245,11 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
 
     @staticmethod
     def notify(message):
-        logging.warning("AnonymizeOnSave: %s", message)
-        if not slicer.app.commandOptions().noMainWindow:
-            slicer.util.warningDisplay(message, windowTitle=_("Anonymize On Save"))
+        """A warning, logged once (slicer.util logs it, and shows it when there is a main window and no testing)."""
+        slicer.util.warningDisplay(message, windowTitle=_("Anonymize On Save"))
 
     @staticmethod
     def warn(title, message):
-        logging.error("AnonymizeOnSave: %s", message)
         slicer.util.errorDisplay(message, windowTitle=title)
 
 
@@ -217,15 +259,22 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
 
 
 class AnonymizeOnSaveSettingsPanel(ctk.ctkSettingsPanel):
+    """The policy, registered with the settings dialog (its Reset and Restore Defaults apply to it), unless an
+    administrator locked it; and the key. It outlives a Reload: the new logic takes it over."""
+
     def __init__(self, logic, *args, **kwargs):
         ctk.ctkSettingsPanel.__init__(self, *args, **kwargs)
         self.logic = logic
         layout = qt.QFormLayout(self)
-        self.modeComboBox = policyComboBox(logic)
+        self.modeComboBox = policyComboBox(logic.settings, lambda mode: self.logic.setMode(mode))
         layout.addRow(_("Anonymize scene saves:"), self.modeComboBox)
+        if not logic.settings.isLocked():
+            self.registerProperty(
+                MODE_KEY, self.modeComboBox, "currentUserDataAsString", str(qt.SIGNAL("currentIndexChanged(int)"))
+            )
         keyButton = qt.QPushButton(_("Copy the pseudonymization key"))
         keyButton.toolTip = _("Share it to give the same pseudonyms on another computer. Keep it secret.")
-        keyButton.connect("clicked()", lambda: qt.QApplication.clipboard().setText(logic.settings.key()))
+        keyButton.connect("clicked()", lambda: qt.QApplication.clipboard().setText(self.logic.settings.key()))
         layout.addRow(_("Key:"), keyButton)
         setKeyButton = qt.QPushButton(_("Set the key..."))
         setKeyButton.connect("clicked()", self.onSetKey)
@@ -275,19 +324,18 @@ def addShareAction(logic):
     return action
 
 
-def policyComboBox(logic):
-    """The two modes, each explained; disabled, with the reason, when an administrator locked it."""
-    comboBox = qt.QComboBox()
+def policyComboBox(settings, setMode):
+    """The two modes, each explained (a ctkComboBox: the settings panel registers its currentUserDataAsString);
+    disabled, with the reason, when an administrator locked it. setMode(mode) applies the user's choice."""
+    comboBox = ctk.ctkComboBox()
     for mode in MODES:
         comboBox.addItem(POLICY_LABELS[mode], mode)
         comboBox.setItemData(MODES.index(mode), POLICY_TOOLTIPS[mode], qt.Qt.ToolTipRole)
-    comboBox.currentIndex = MODES.index(logic.settings.mode())
-    reason = logic.settings.lockReason()
+    comboBox.currentIndex = MODES.index(settings.mode())
+    reason = settings.lockReason()
     comboBox.enabled = not reason
-    comboBox.toolTip = (
-        _("Every save must be anonymized: ") + reason if reason else POLICY_TOOLTIPS[logic.settings.mode()]
-    )
-    comboBox.connect("currentIndexChanged(int)", lambda index: logic.setMode(MODES[index]))
+    comboBox.toolTip = _("Every save must be anonymized: ") + reason if reason else POLICY_TOOLTIPS[settings.mode()]
+    comboBox.connect("currentIndexChanged(int)", lambda index: setMode(MODES[index]))
     return comboBox
 
 
@@ -303,7 +351,9 @@ class AnonymizeOnSaveWidget(ScriptedLoadableModuleWidget):
         uiWidget = slicer.util.loadUI(self.resourcePath("UI/AnonymizeOnSave.ui"))
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
-        self.ui.policyLayout.addWidget(policyComboBox(self.logic))
+        comboBox = policyComboBox(self.logic.settings, self.logic.setMode)
+        self.logic.policyComboBoxes.append(comboBox)
+        self.ui.policyLayout.addWidget(comboBox)
         self.ui.shareButton.connect("clicked()", lambda: self.logic.shareInteractively(self.parent))
         self.ui.scanButton.connect("clicked()", self.onScan)
         self.ui.cleanButton.connect("clicked()", self.onClean)

@@ -12,7 +12,7 @@ Two modes, named for what they do:
 import os
 import secrets
 
-from AnonymizeOnSaveLib import Policy
+from AnonymizeOnSaveLib import Policy, PolicyError
 
 SHARED_COPIES_ONLY, EVERY_SAVE = "SharedCopiesOnly", "EverySave"
 MODES = (SHARED_COPIES_ONLY, EVERY_SAVE)
@@ -28,6 +28,13 @@ _LOCK_VALUES = ("always", EVERY_SAVE.lower())
 
 def _text(value):
     return "" if value is None else str(value)
+
+
+def _options(value):
+    """A comma list as QSettings reads it back: a string, or (unquoted in an INI file) a list of strings."""
+    if isinstance(value, (list, tuple)):
+        return [str(option).strip() for option in value if str(option).strip()]
+    return [option.strip() for option in _text(value).split(",") if option.strip()]
 
 
 class PolicySettings:
@@ -81,11 +88,15 @@ class PolicySettings:
         self.user.setValue(KEY_KEY, key.strip())
 
     def retain(self):
-        return [option for option in _text(self.user.value(RETAIN_KEY)).split(",") if option]
+        return _options(self.user.value(RETAIN_KEY))
 
     def setRetain(self, options):
         Policy(key="check", retain=options)  # unknown options are an error
         self.user.setValue(RETAIN_KEY, ",".join(sorted(options)))
 
     def policy(self):
-        return Policy(key=self.key(), retain=self.retain())
+        """The Policy of the settings; PolicyError names the setting that cannot be read (never its value)."""
+        try:
+            return Policy(key=self.key(), retain=self.retain())
+        except PolicyError as error:
+            raise PolicyError(f"the setting {RETAIN_KEY} cannot be used: {error}") from None

@@ -1,16 +1,19 @@
 """Verification of every file a save writes, connected to qSlicerCoreIOManager::fileSaved.
 
-Slicer emits fileSaved after each file a save writes (the Save dialog's data files, then the scene), while the
-bracket still holds the scene stripped: each one is searched for the session's values (the library's verify step)
-and cleaned in place, or deleted. Under Every save, a scene file written by a path nobody bracketed (another
-extension's writer, code calling the I/O manager directly) is scanned for the live scene's values and cleaned.
-Messages name files (masked) and counts, never values; inside a bracket they wait until it ends, so that no modal
-box opens in the middle of the dialog's save.
+Slicer emits fileSaved(properties) after each file a save writes (the Save dialog's data files, then the scene),
+while the bracket still holds the scene stripped: each one is searched for the session's values (the library's
+verify step) and cleaned in place, or deleted. A scene file written by a path nobody bracketed (another extension's
+writer, code calling the I/O manager directly, a slicer.util.saveScene reference taken before the module installed
+its wrapper) is scanned for the live scene's values and cleaned in place, or deleted, when its properties ask for
+"anonymize" or under Every save. Messages name files (masked) and counts, never values; inside a bracket they wait
+until it ends, so that no modal box opens in the middle of the dialog's save.
 """
 
 import os
 
-from AnonymizeOnSaveLib import scenePhiMatcher
+from slicer.i18n import tr as _
+
+from AnonymizeOnSaveLib import PolicyError, scenePhiMatcher
 from AnonymizeOnSaveLib.fileNames import replaceInFileName
 from AnonymizeOnSaveLib.sceneFiles import SceneFileError, cleanPath, removePath, scanPath
 from AnonymizeOnSaveLib.session import activeSession
@@ -47,14 +50,15 @@ class PostSaveCheck:
             self.notify(message)
 
     def onFileSaved(self, properties):
-        fileName = properties.get("fileName") if hasattr(properties, "get") else None
+        properties = properties if hasattr(properties, "get") else {}
+        fileName = properties.get("fileName")
         if not fileName:
             return
         fileName = os.path.abspath(str(fileName))
         session = activeSession(self.scene)
         if session is not None:
             self.verify(fileName, session)
-        elif self.settings.mode() == EVERY_SAVE and isSceneFile(fileName):
+        elif isSceneFile(fileName) and (properties.get("anonymize") or self.settings.mode() == EVERY_SAVE):
             self.check(fileName)
 
     def verify(self, fileName, session):
@@ -63,15 +67,26 @@ class PostSaveCheck:
         try:
             found = session.verify(fileName)
         except VerificationError as error:
-            self._say(f"{shown} was deleted: {error}.")
+            self._say(_("{file} was deleted: {cause}.").format(file=shown, cause=error))
             return False
         if found:
-            self._say(f"{shown} held patient data at {found[0]}; it has been cleaned in place.")
+            self._say(
+                _("{file} held patient data at {place}; it has been cleaned in place.").format(
+                    file=shown, place=found[0]
+                )
+            )
         return not found
 
     def check(self, fileName):
-        """Scan fileName for PHI and for the values the live scene holds; clean it in place, or remove it."""
-        policy = self.settings.policy()
+        """Scan fileName for PHI and for the values the live scene holds; clean it in place, or remove it (also
+        when the settings cannot be read: then it cannot be checked)."""
+        try:
+            policy = self.settings.policy()
+        except PolicyError as error:
+            removePath(fileName)
+            shown = replaceInFileName(scenePhiMatcher(self.scene), fileName)
+            self._say(_("{file} was deleted: it had to be anonymized, but {cause}.").format(file=shown, cause=error))
+            return False
         matcher = scenePhiMatcher(self.scene, policy)
         shown = replaceInFileName(matcher, fileName)  # messages are logged too: no patient value, not even in the path
         try:
@@ -83,10 +98,16 @@ class PostSaveCheck:
                 raise SceneFileError("patient data remained after cleaning")
         except SceneFileError as error:
             removePath(fileName)
-            self._say(f"{shown} was written with patient data and could not be cleaned ({error}); it was deleted.")
+            self._say(
+                _("{file} was written with patient data and could not be cleaned ({cause}); it was deleted.").format(
+                    file=shown, cause=error
+                )
+            )
             return False
         self._say(
-            f"{shown} was written with {len(result.findings)} patient data value(s) by a save that was not "
-            "anonymized; it has been cleaned in place."
+            _(
+                "{file} was written with {count} patient data value(s) by a save that was not anonymized; it has been "
+                "cleaned in place."
+            ).format(file=shown, count=len(result.findings))
         )
         return False

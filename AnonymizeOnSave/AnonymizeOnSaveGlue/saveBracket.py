@@ -9,11 +9,13 @@ class SaveBracket:
     hook: the scene's SaveHook; it is enabled only inside the bracket (it stays enabled under Always).
     postSaveCheck: verifies each file saved inside the bracket; its messages wait until the bracket ends.
     target: the scene file the save writes, as far as the caller knows it (its kind decides the .mrml rule).
+    writtenStorageNodeIDs: the storage nodes whose data files the save writes itself (they may be renamed).
     """
 
-    def __init__(self, scene, hook, policy, postSaveCheck=None, target=None):
+    def __init__(self, scene, hook, policy, postSaveCheck=None, target=None, writtenStorageNodeIDs=()):
         self.scene, self.hook, self.policy, self.postSaveCheck = scene, hook, policy, postSaveCheck
         self.target = target
+        self.writtenStorageNodeIDs = frozenset(writtenStorageNodeIDs)
         self.active = False
         self._wasEnabled = None
 
@@ -22,6 +24,7 @@ class SaveBracket:
         self.hook.enabled = True
         self.hook.policy = self.policy
         self.hook.target = self.target
+        self.hook.writtenStorageNodeIDs = self.writtenStorageNodeIDs
         self.hook.lastError = None
         if self.postSaveCheck is not None:
             self.postSaveCheck.watch()
@@ -39,5 +42,6 @@ class SaveBracket:
         self.scene.EndState(self.scene.SaveState)
         self.hook.enabled = self._wasEnabled
         self.hook.target = None
+        self.hook.writtenStorageNodeIDs = frozenset()
         if self.postSaveCheck is not None:
             self.postSaveCheck.flush()

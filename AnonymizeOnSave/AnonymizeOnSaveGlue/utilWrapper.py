@@ -3,7 +3,7 @@
 import functools
 import logging
 
-from AnonymizeOnSaveLib import AnonymizationError
+from AnonymizeOnSaveLib import AnonymizationError, PolicyError
 
 from .saveBracket import SaveBracket
 
@@ -11,8 +11,9 @@ from .saveBracket import SaveBracket
 def wrapSaveScene(util, scene, hook, settings, postSaveCheck=None):
     """Replace util.saveScene; returns the function that puts the original back.
 
-    properties["anonymize"]: True or False; absent, the policy decides (anonymized unless it is Off). False is
-    refused (False returned, reason logged) while the policy is locked to Always.
+    properties["anonymize"]: True or False; absent, the policy decides (anonymized only under Every save). False is
+    refused (False returned, reason logged) while the policy is locked. A policy that cannot be read refuses every
+    save it should anonymize.
     """
     original = util.saveScene
 
@@ -27,10 +28,10 @@ def wrapSaveScene(util, scene, hook, settings, postSaveCheck=None):
             return False
         if not (settings.anonymizeByDefault() if requested is None else requested):
             return original(filename, properties)
-        bracket = SaveBracket(scene, hook, settings.policy(), postSaveCheck, target=str(filename))
         try:
+            bracket = SaveBracket(scene, hook, settings.policy(), postSaveCheck, target=str(filename))
             bracket.begin()
-        except AnonymizationError as error:
+        except (AnonymizationError, PolicyError) as error:
             logging.error("Scene not saved: it could not be anonymized: %s", error)
             return False
         try:
