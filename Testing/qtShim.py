@@ -5,7 +5,11 @@ import types
 
 
 def installQtShim():
+    """Also installs the slicer.i18n stand-in the glue translates with."""
+    import slicerI18n
     from PySide6 import QtCore, QtGui, QtWidgets
+
+    slicerI18n.module()
 
     qt = types.ModuleType("qt")
     for module in (QtCore, QtGui, QtWidgets):

@@ -17,13 +17,15 @@ import types
 import unittest
 
 import pydicom
+import shiboken6
 import slicer
+import slicerI18n
 import vtk
 from dicomScenes import newScene
 from hospitalScenes import loadScalarVolume
 from PySide6.QtCore import Property, QEvent, QObject, QSettings, QTimer, Signal
 from PySide6.QtUiTools import QUiLoader
-from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QMenu, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QMainWindow, QMenu, QMessageBox, QVBoxLayout, QWidget
 from pythonQt import pythonQtBehaviour
 from standIns import StandInIOManager, StandInSaveDialog
 
@@ -36,13 +38,29 @@ class CommandOptions:
 
 
 class SettingsDialog:
-    """qSlicerSettingsDialog: addPanel(label, panel)."""
+    """ctkSettingsDialog: addPanel(label, panel) gives the panel the application's settings when it has none; a
+    panel cannot be removed; reset() and restoreDefaults() apply to every panel."""
 
-    def __init__(self):
-        self.panels = {}
+    def __init__(self, settings):
+        self.settings = settings
+        self.panels = []
 
     def addPanel(self, label, panel):
-        self.panels[label] = panel
+        self.panels.append((label, panel))
+        if panel.settings() is None:
+            panel.setSettings(self.settings)
+
+    def panel(self, label):
+        (found,) = [panel for name, panel in self.panels if name == label]
+        return found
+
+    def reset(self):
+        for _, panel in self.panels:
+            panel.resetSettings()
+
+    def restoreDefaults(self):
+        for _, panel in self.panels:
+            panel.restoreDefaultSettings()
 
 
 class SliceView:
@@ -74,15 +92,23 @@ class Application(QObject):
     startupCompleted = Signal()
     aboutToQuit = Signal()
 
-    def __init__(self, folder, scene):
+    def __init__(self, folder, scene, defaultSettings=None):
+        """defaultSettings: the keys of a SlicerDefaultSettings.ini, or None when there is none."""
         super().__init__()
         self.folder = folder
         self.scene = scene
         self._user = QSettings(os.path.join(folder, "Slicer.ini"), QSettings.IniFormat)
-        self._default = QSettings(os.path.join(folder, "Slicer-default.ini"), QSettings.IniFormat)
+        self._default = None
+        if defaultSettings is not None:  # qSlicerCoreApplication: its keys are copied into the user settings
+            path = os.path.join(folder, "SlicerDefaultSettings.ini")
+            with open(path, "w", encoding="utf-8") as stream:
+                stream.write("[General]\n" + "".join(f"{key}={value}\n" for key, value in defaultSettings.items()))
+            self._default = QSettings(path, QSettings.IniFormat)
+            for key in self._default.allKeys():
+                self._user.setValue(key, self._default.value(key))
         self.ioManager = StandInIOManager(scene)
         self.dialog = StandInSaveDialog(scene, folder, self.ioManager)  # the Data module registers it at startup
-        self._settingsDialog = SettingsDialog()
+        self._settingsDialog = SettingsDialog(self._user)
         self._commandOptions = CommandOptions()
         self._layoutManager = LayoutManager()
         self.mainWindow = QMainWindow()
@@ -96,6 +122,16 @@ class Application(QObject):
         self.fileMenu.addSeparator()
         self.fileMenu.addAction("Close Scene").setObjectName("FileCloseSceneAction")
         self.boxes = []
+        self.testing = False
+        # qSlicerCoreApplication::onAboutToQuit, connected first: every module is unloaded (CTK's factory deletes
+        # them), the Data module with its Save dialog, before any extension's own aboutToQuit slot runs.
+        self.aboutToQuit.connect(self.unloadModules)
+
+    def unloadModules(self):
+        if self.dialog is not None:
+            shiboken6.delete(self.dialog)
+            self.dialog = None
+            self.ioManager.sceneWriterRegistered = False
 
     def _path(self):
         return os.path.join(self.folder, "Slicer.ini")
@@ -106,6 +142,7 @@ class Application(QObject):
         return self._user
 
     def defaultSettings(self):
+        """qSlicerCoreApplication::defaultSettings: None when there is no SlicerDefaultSettings.ini."""
         return self._default
 
     def coreIOManager(self):
@@ -127,7 +164,7 @@ class Application(QObject):
         QApplication.processEvents()
 
     def testingEnabled(self):
-        return False
+        return self.testing
 
 
 def _utilModule(app):
@@ -144,7 +181,10 @@ def _utilModule(app):
 
     def messageDisplay(level, icon):
         def display(text, windowTitle=None, parent=None, standardButtons=None, **kwargs):
+            """_messageDisplay: logged; no box in testing mode, nor (warning, error) without a main window."""
             logging.log(level, text)
+            if app.testing or (level > logging.INFO and app.commandOptions().noMainWindow):
+                return None
             app.boxes.append((windowTitle, text))
             box = QMessageBox(icon, windowTitle or "Slicer", text, parent=parent or app.mainWindow)
             QTimer.singleShot(20, box.accept)  # the user reads it and clicks OK
@@ -182,7 +222,7 @@ def _utilModule(app):
     util.errorDisplay = messageDisplay(logging.ERROR, QMessageBox.Critical)
     util.warningDisplay = messageDisplay(logging.WARNING, QMessageBox.Warning)
     util.infoDisplay = messageDisplay(logging.INFO, QMessageBox.Information)
-    util.mainWindow = lambda: app.mainWindow
+    util.mainWindow = lambda: None if app.commandOptions().noMainWindow else app.mainWindow
     util.lookupTopLevelWidget = lookupTopLevelWidget
     util.loadUI = loadUI
     util.childWidgetVariables = childWidgetVariables
@@ -216,13 +256,84 @@ CtkCollapsibleButton.__name__ = "ctkCollapsibleButton"
 QMRMLWidget.__name__ = "qMRMLWidget"
 
 
+class CtkComboBox(QComboBox):
+    """ctkComboBox: currentUserDataAsString, the current item's data as a string (settings panels register it)."""
+
+    def _get(self):
+        data = QComboBox.currentData(self)  # a property: under PythonQt's rules the name reads its value
+        return "" if data is None else str(data)
+
+    def _set(self, value):
+        index = self.findData(value)
+        if index >= 0:
+            self.setCurrentIndex(index)
+
+    currentUserDataAsString = Property(str, _get, _set)
+
+
+class CtkSettingsPanel(QWidget):
+    """ctkSettingsPanel (CTK Libs/Widgets/ctkSettingsPanel.cpp): registerProperty(key, object, property, signal)
+    applies the stored value, remembers the value as default and previous, writes the setting when the signal fires
+    and, as SaveToSettingsWhenRegister is on, once at registration; resetSettings() and restoreDefaultSettings()
+    write back the previous or the default value, to the setting and to the object."""
+
+    settingChanged = Signal(str, object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._settings = None
+        self._properties = {}
+
+    def settings(self):
+        return self._settings
+
+    def setSettings(self, settings):
+        self._settings = settings
+        for key in self._properties:  # updateProperties
+            if settings.contains(key):
+                self._setProperty(key, settings.value(key))
+                self._properties[key][3] = settings.value(key)
+            else:
+                self.updateSetting(key)
+
+    def registerProperty(self, key, qobject, propertyName, signal, label="", options=0, settings=None):
+        value = qobject.property(propertyName)
+        self._properties[key] = [qobject, propertyName, value, value]  # object, property, default, previous
+        if self._settings is not None and self._settings.contains(key):
+            self._setProperty(key, self._settings.value(key))
+            self._properties[key][3] = self._settings.value(key)
+        getattr(qobject, signal.split("(", 1)[0]).connect(lambda *arguments: self.updateSetting(key))
+        self.updateSetting(key)
+
+    def _setProperty(self, key, value):
+        qobject, propertyName = self._properties[key][:2]
+        qobject.setProperty(propertyName, value)
+
+    def updateSetting(self, key):
+        if self._settings is not None:
+            qobject, propertyName = self._properties[key][:2]
+            self.setSetting(key, qobject.property(propertyName))
+
+    def setSetting(self, key, value):
+        old = self._settings.value(key)
+        self._settings.setValue(key, value)
+        self._setProperty(key, value)
+        if old != value:
+            self.settingChanged.emit(key, value)
+
+    def resetSettings(self):
+        for key, (_, _, _, previous) in list(self._properties.items()):
+            self.setSetting(key, previous)
+
+    def restoreDefaultSettings(self):
+        for key, (_, _, default, _) in list(self._properties.items()):
+            self.setSetting(key, default)
+
+
 def _ctkModule():
     ctk = types.ModuleType("ctk")
-
-    class ctkSettingsPanel(QWidget):
-        pass
-
-    ctk.ctkSettingsPanel = ctkSettingsPanel
+    ctk.ctkSettingsPanel = CtkSettingsPanel
+    ctk.ctkComboBox = CtkComboBox
     ctk.ctkCollapsibleButton = CtkCollapsibleButton
     return ctk
 
@@ -296,15 +407,14 @@ def _dicomUtils(app):
 
 
 @contextlib.contextmanager
-def slicerApplication(folder):
-    """Slicer around the module for the duration of the block; yields slicer.app. Everything is undone after."""
+def slicerApplication(folder, defaultSettings=None):
+    """Slicer around the module for the duration of the block; yields slicer.app. Everything is undone after, the
+    application's one installation of the module included. defaultSettings: see Application."""
     scene = newScene()
     QApplication.sendPostedEvents(None, QEvent.DeferredDelete)  # other tests' dialogs are gone, as in one session
     with pythonQtBehaviour() as qt:
-        app = Application(folder, scene)
-        i18n = types.ModuleType("slicer.i18n")
-        i18n.tr = lambda text: text
-        i18n.translate = lambda context, text: text
+        app = Application(folder, scene, defaultSettings)
+        i18n = slicerI18n.module()
         util = _utilModule(app)
         dicomLib = types.ModuleType("DICOMLib")
         dicomLib.DICOMUtils = _dicomUtils(app)
@@ -335,6 +445,10 @@ def slicerApplication(folder):
                     sys.modules[name] = value
             for name, value in savedAttributes.items():
                 setattr(slicer, name, value)
-            app.dialog.deleteLater()
+            from AnonymizeOnSaveGlue import installation
+
+            installation.current = installation.settingsPanel = None  # the application ended
+            if app.dialog is not None:
+                app.dialog.deleteLater()
             app.mainWindow.deleteLater()
             QApplication.sendPostedEvents(None, QEvent.DeferredDelete)

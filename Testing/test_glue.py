@@ -57,6 +57,7 @@ class Rig:
     def __init__(self, settings, folder):
         self.sample = buildSampleScene()
         self.scene = self.sample.scene
+        self.sample.volumes[0].Modified()  # loaded since the last save: the dialog checks the scene row
         self.folder = folder
         self.hook = installSaveHook(self.scene)
         self.hook.enabled = False
@@ -67,7 +68,7 @@ class Rig:
         self.io.fileSaved.connect(self.check.onFileSaved)
         self.annotations = Annotations(self.scene)
         self.hookUi = SaveDialogHook(
-            qt, self.dialog, self.scene, self.hook, settings, str, self.warn, self.check, self.annotations
+            qt, self.dialog, self.scene, self.hook, settings, self.warn, self.check, self.annotations
         )
 
     def warn(self, title, text):
@@ -86,7 +87,7 @@ class Rig:
                 self.hookUi.checkBox.setChecked(True)
             if configure:
                 configure(dialog)
-            dialog.buttonBox.button(qt.QDialogButtonBox.Save).click()
+            self.clickSave()
             if dialog.isVisible():
                 qt.QTimer.singleShot(200, dialog.reject)
 
@@ -95,6 +96,12 @@ class Rig:
         accepted = self.util.openSaveDataDialog()
         QApplication.processEvents()
         return accepted
+
+    def clickSave(self):
+        """The user clicks Save. The scene is recorded first: opening the dialog changes it as Slicer does (storage
+        nodes added and renamed after their nodes), which no save may undo."""
+        self.stateAtClick = LiveState(self.scene)
+        self.dialog.buttonBox.button(qt.QDialogButtonBox.Save).click()
 
     def written(self):
         return sorted(name for name in os.listdir(self.folder))
@@ -129,12 +136,11 @@ def test_the_checkbox_sits_next_to_show_options_and_survives_repopulation(rig, a
 
 
 def test_a_ticked_bundle_save_writes_no_phi_and_leaves_the_scene_as_it_was(rig):
-    before = LiveState(rig.scene)
     assert not rig.hookUi.checkBox.isChecked()  # Shared copies only: every save starts plain
     assert rig.saveThroughDialog()
     (written,) = rig.written()
     assert written.endswith(".mrb") and leakScan(str(rig.folder / written), rig.sample.phiValues) == []
-    assert before.differences() == [] and not rig.util.boxes
+    assert rig.stateAtClick.differences() == [] and not rig.util.boxes
     assert not rig.hook.enabled and session.activeSession(rig.scene) is None
     assert rig.annotations.events == [("hide", True), ("restore", True)]  # hidden for the whole save
     assert not rig.hookUi.checkBox.isChecked()  # the next save starts plain again
@@ -151,7 +157,6 @@ def test_a_ticked_bundle_save_that_fails_part_way_leaves_no_patient_data(rig, sc
     unwritable.AddDefaultStorageNode()
     cache = rig.scene.GetDataIOManager().GetCacheManager().GetRemoteCacheDirectory()
     staged = set(os.listdir(cache))
-    before = LiveState(rig.scene)
 
     def chooseFormat(dialog, name="Scene"):
         dialog.sceneFormat = sceneFormat
@@ -160,7 +165,7 @@ def test_a_ticked_bundle_save_that_fails_part_way_leaves_no_patient_data(rig, sc
 
     assert not rig.saveThroughDialog(bundle=False, configure=chooseFormat)
     assert leakScan(str(rig.folder), [typed]) == [] and set(os.listdir(cache)) == staged
-    assert before.differences() == [] and session.activeSession(rig.scene) is None
+    assert rig.stateAtClick.differences() == [] and session.activeSession(rig.scene) is None
     assert not rig.saveThroughDialog(bundle=False, tick=False, configure=lambda dialog: chooseFormat(dialog, "Plain"))
     assert leakScan(str(rig.folder), [typed]) or leakScan(cache, [typed])  # a plain failed save leaves it
 
@@ -172,7 +177,6 @@ def test_an_unticked_save_is_plain(rig):
 
 
 def test_a_ticked_mrml_save_writes_clean_data_files_that_the_scene_refers_to(rig):
-    before = LiveState(rig.scene)
     assert rig.saveThroughDialog(bundle=False)
     assert leakScan(str(rig.folder), rig.sample.phiValues) == []
     (sceneFile,) = [name for name in rig.written() if name.endswith(".mrml")]
@@ -180,50 +184,64 @@ def test_a_ticked_mrml_save_writes_clean_data_files_that_the_scene_refers_to(rig
     referenced = [unquote(name) for name in re.findall(r'fileName="([^"]+)"', text)]
     assert referenced and all((rig.folder / name).exists() for name in referenced)
     # As after a plain save, the storage nodes now point at the data files the dialog wrote; nothing else changed.
-    assert [difference for difference in before.differences() if difference[0] != "storage"] == []
+    assert [difference for difference in rig.stateAtClick.differences() if difference[0] != "storage"] == []
 
 
-def test_a_ticked_mrml_save_that_would_rename_files_it_does_not_write_is_refused(rig, tmp_path):
-    volume = rig.sample.volumes[2]  # "<patient ID> arterial", saved before under that name
-    volume.AddDefaultStorageNode()
-    volume.GetStorageNode().SetFileName(str(tmp_path / f"{volume.GetName()}.nrrd"))
-    before = LiveState(rig.scene)
-    assert not rig.saveThroughDialog(bundle=False)
-    assert rig.written() == [] and before.differences() == []
+def _rowOf(dialog, node):
+    return next(
+        row for row in range(1, dialog.fileWidget.rowCount()) if dialog.fileWidget.item(row, 4).text() == node.GetName()
+    )
+
+
+def test_a_ticked_mrml_save_that_would_rename_files_it_does_not_write_is_refused(rig):
+    """The user unchecks the row of a volume named after the patient: the .mrml would refer to its file under a
+    new name that nothing writes. Refused, and every row is as the user left it."""
+    volume = rig.sample.volumes[2]  # "<patient ID> arterial"
+    names = []
+
+    def uncheck(dialog):
+        dialog.fileWidget.item(_rowOf(dialog, volume), 0).setCheckState(qt.Qt.Unchecked)
+        names.append([dialog.fileWidget.item(row, 0).text() for row in range(dialog.fileWidget.rowCount())])
+
+    def namesAfter():
+        names.append([rig.dialog.fileWidget.item(row, 0).text() for row in range(rig.dialog.fileWidget.rowCount())])
+
+    rig.util.errorDisplay = lambda text, windowTitle=None: (rig.util.boxes.append((windowTitle, text)), namesAfter())
+    assert not rig.saveThroughDialog(bundle=False, configure=uncheck)
+    assert rig.written() == [] and rig.stateAtClick.differences() == []
     ((title, text),) = rig.util.boxes
     assert title == "Scene not saved" and ".mrml save cannot rename data files" in text and "1CT1" not in text
+    assert names[0] == names[1] and any("1CT1" in name for name in names[0])
 
 
 def test_the_bracket_holds_through_the_nested_overwrite_question(rig):
     assert rig.saveThroughDialog()
-    before = LiveState(rig.scene)
     seen = []
     rig.dialog.duringQuestion = lambda: seen.append(session.activeSession(rig.scene) is not None)
     assert rig.saveThroughDialog()  # the same file again: Slicer asks whether to replace it
     assert seen == [True]  # stripped while the nested event loop ran
     (written,) = rig.written()
     assert leakScan(str(rig.folder / written), rig.sample.phiValues) == []
-    assert before.differences() == [] and session.activeSession(rig.scene) is None
+    assert rig.stateAtClick.differences() == [] and session.activeSession(rig.scene) is None
 
 
 def test_a_failed_save_restores_the_scene(rig):
-    before = LiveState(rig.scene)
     rig.io.failSceneWrite = True
     assert not rig.saveThroughDialog()
     assert rig.written() == [] and rig.dialog.accepts == 1
-    assert before.differences() == [] and session.activeSession(rig.scene) is None
+    assert rig.stateAtClick.differences() == [] and session.activeSession(rig.scene) is None
 
 
 def test_cancel_and_close_never_leave_the_scene_stripped(rig):
-    before = LiveState(rig.scene)
+    rig.stateAtClick = LiveState(rig.scene)
     rig.dialog.buttonBox.button(qt.QDialogButtonBox.Cancel).click()
-    assert rig.dialog.accepts == 0 and before.differences() == []
+    assert rig.dialog.accepts == 0 and rig.stateAtClick.differences() == []
     # A bracket left open (accept() never reached) is ended when the dialog finishes.
     rig.hookUi.checkBox.setChecked(True)
     rig.hookUi.onClicked(rig.dialog.buttonBox.button(qt.QDialogButtonBox.Save))
     assert session.activeSession(rig.scene) is not None
     rig.dialog.done(0)
-    assert session.activeSession(rig.scene) is None and before.differences() == []
+    assert session.activeSession(rig.scene) is None and rig.stateAtClick.differences() == []
 
 
 def _breakTheStrip(monkeypatch, kind):
@@ -253,14 +271,13 @@ class SpinningWarn(RaisingWarn):
 
 @pytest.mark.parametrize("warnKind", ["modal errorDisplay", RaisingWarn, SpinningWarn])
 def test_a_refused_save_never_reaches_accept_whatever_the_warning_does(rig, monkeypatch, caplog, warnKind):
-    before = LiveState(rig.scene)
     if warnKind != "modal errorDisplay":
         rig.hookUi.warn = warnKind()
     calls = rig.util.boxes if warnKind == "modal errorDisplay" else rig.hookUi.warn.calls
     _breakTheStrip(monkeypatch, "strip")
     assert not rig.saveThroughDialog()
     assert rig.dialog.accepts == 0 and rig.written() == []
-    assert len(calls) == 1 and "nothing was saved" in calls[0][1] and before.differences() == []
+    assert len(calls) == 1 and "nothing was saved" in calls[0][1] and rig.stateAtClick.differences() == []
     if warnKind is RaisingWarn:
         assert "nothing was saved" in caplog.text
     monkeypatch.undo()
@@ -348,7 +365,8 @@ def test_the_wrapper_keeps_signature_docstring_and_return_value(wrapped, tmp_pat
     assert util.saveScene.__doc__ == original.__doc__ and util.saveScene.__name__ == "saveScene"
     assert util.saveScene(str(tmp_path / "a.mrb"), {"screenShot": "kept"}) is True
     assert util.calls[-1] == (str(tmp_path / "a.mrb"), {"screenShot": "kept"})  # passed on, without "anonymize"
-    assert util.saveScene(str(tmp_path / "missing" / "b.mrb")) is False
+    (tmp_path / "file").write_text("")
+    assert util.saveScene(str(tmp_path / "file" / "b.mrb")) is False  # a folder that cannot be created
     unwrap()
     assert util.saveScene == original
 

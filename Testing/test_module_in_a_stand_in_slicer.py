@@ -52,7 +52,7 @@ def test_startup_installs_the_box_the_menu_action_the_panel_and_the_check(app):
     assert logic.dialogHook.checkBox.parent() is app.dialog
     actions = [action.objectName for action in app.fileMenu.actions()]
     assert actions.index("AnonymizeOnSaveShareAction") == actions.index("FileSaveSceneAction") + 1
-    assert "Anonyze On Save" not in app.settingsDialog().panels and "Anonymize On Save" in app.settingsDialog().panels
+    assert [label for label, _ in app.settingsDialog().panels] == ["Anonymize On Save"]
     app.startupCompleted.emit()  # installing twice changes nothing
     assert [a.objectName for a in app.fileMenu.actions()].count("AnonymizeOnSaveShareAction") == 1
     app.aboutToQuit.emit()
@@ -88,7 +88,7 @@ def test_the_policy_combo_box_the_key_buttons_and_the_lock(app, monkeypatch):
     module, _ = _module(app)
     app.startupCompleted.emit()
     logic = module.AnonymizeOnSaveLogic.instance()
-    panel = app.settingsDialog().panels["Anonymize On Save"]
+    panel = app.settingsDialog().panel("Anonymize On Save")
     from PySide6.QtWidgets import QComboBox, QInputDialog, QPushButton
 
     (comboBox,) = panel.findChildren(QComboBox)
@@ -104,7 +104,7 @@ def test_the_policy_combo_box_the_key_buttons_and_the_lock(app, monkeypatch):
     setKey.click()
     assert logic.settings.key() == "team key"
     monkeypatch.setenv("SLICER_ANONYMIZE_ON_SAVE", "always")
-    locked = module.policyComboBox(logic)
+    locked = module.policyComboBox(logic.settings, logic.setMode)
     assert not locked.enabled and "SLICER_ANONYMIZE_ON_SAVE" in locked.toolTip
 
 
