@@ -78,9 +78,8 @@ class Rig:
     def saveThroughDialog(self, bundle=True, tick=True, configure=None):
         """Open the dialog as Slicer does and act as a user: choose the format, tick the box, click Save; after a
         refusal or a failure the dialog stays open, and the user closes it."""
-        dialog = self.dialog
 
-        def user():
+        def user(dialog):
             if bundle:
                 dialog.dataBundleButton.click()
             if tick and self.hookUi.checkBox.isEnabled():
@@ -88,14 +87,32 @@ class Rig:
             if configure:
                 configure(dialog)
             self.clickSave()
+
+        return self.openDialog([user])[0]
+
+    def openDialog(self, steps):
+        """Open the dialog and run steps, each a function of the dialog, inside its event loop; the user closes it
+        after the last one when it is still open. Returns whether it accepted, and whether it was still open after
+        each step. A step that fails is raised once the dialog closed (it must not leave it open)."""
+        dialog, shown, failures = self.dialog, [], []
+
+        def user():
+            try:
+                for step in steps:
+                    step(dialog)
+                    shown.append(dialog.isVisible())
+            except Exception as error:
+                failures.append(error)
             if dialog.isVisible():
-                qt.QTimer.singleShot(200, dialog.reject)
+                qt.QTimer.singleShot(100, dialog.reject)
 
         dialog.sceneFormat = 0
         dialog.whileOpen = user
         accepted = self.util.openSaveDataDialog()
         QApplication.processEvents()
-        return accepted
+        if failures:
+            raise failures[0]
+        return accepted, shown
 
     def clickSave(self):
         """The user clicks Save. The scene is recorded first: opening the dialog changes it as Slicer does (storage

@@ -62,31 +62,6 @@ def _sceneRow(dialog, name, sceneFormat):
     dialog.enableNodes(sceneFormat == 0)
 
 
-def _session(rig, steps):
-    """Open the dialog and run steps, each a function of the dialog, inside its event loop; the dialog is closed
-    after the last one when it is still open. Returns whether the dialog accepted, and its visibility after each
-    step."""
-    dialog, shown, failures = rig.dialog, [], []
-
-    def user():
-        try:
-            for step in steps:
-                step(dialog)
-                shown.append(dialog.isVisible())
-        except Exception as error:  # raised after the dialog closed: a failing step must not leave it open
-            failures.append(error)
-        if dialog.isVisible():
-            qt.QTimer.singleShot(100, dialog.reject)
-
-    dialog.sceneFormat = 0
-    dialog.whileOpen = user
-    accepted = rig.util.openSaveDataDialog()
-    QApplication.processEvents()
-    if failures:
-        raise failures[0]
-    return accepted, shown
-
-
 @pytest.mark.parametrize(
     "answer", [QMessageBox.No, QMessageBox.Cancel, QMessageBox.NoToAll], ids=["No", "Cancel", "No to All"]
 )
@@ -109,7 +84,7 @@ def test_after_refusing_to_replace_the_working_file_a_second_click_saves_anonymi
         dialog.fileWidget.item(0, 0).setText("shared" + extension)
         rig.clickSave()
 
-    accepted, shown = _session(rig, [first, second])
+    accepted, shown = rig.openDialog([first, second])
     assert accepted and shown == [True, False] and rig.dialog.questions == [working]
     assert _digest(working) == digest
     assert leakScan(str(rig.folder / ("shared" + extension)), rig.sample.phiValues) == []
@@ -129,7 +104,7 @@ def test_a_scene_row_left_unchecked_writes_the_data_anonymized_and_no_scene_file
         rig.hookUi.checkBox.setChecked(True)
         rig.clickSave()
 
-    accepted, _ = _session(rig, [save])
+    accepted, _ = rig.openDialog([save])
     assert accepted and working not in rig.dialog.questions  # its data files were: the user answered Yes
     assert _digest(working) == digest
     written = sorted(name for name in os.listdir(rig.folder) if name.endswith(".nrrd"))
@@ -142,7 +117,7 @@ def test_a_scene_row_left_unchecked_writes_the_data_anonymized_and_no_scene_file
 def test_no_to_one_data_file_and_yes_to_the_rest_in_an_mrml_save(rig):
     """The answers per data file: No keeps that file and fails the save (the dialog stays open), Yes to All
     answers every later question; the other rows and the scene are written, stripped; the file kept is as it was."""
-    assert _session(rig, [lambda dialog: (rig.hookUi.checkBox.setChecked(True), rig.clickSave())])[0]
+    assert rig.openDialog([lambda dialog: (rig.hookUi.checkBox.setChecked(True), rig.clickSave())])[0]
     rig.sample.volumes[0].Modified()
     for node in rig.sample.volumes:
         node.StorableModified()
@@ -162,7 +137,7 @@ def test_no_to_one_data_file_and_yes_to_the_rest_in_an_mrml_save(rig):
         dialog.questions = []
         rig.clickSave()
 
-    accepted, shown = _session(rig, [save])
+    accepted, shown = rig.openDialog([save])
     assert not accepted and shown == [True] and len(rig.dialog.questions) == 3
     assert _digest(kept["path"]) == kept["digest"]
     assert leakScan(str(rig.folder), rig.sample.phiValues) == []
@@ -186,7 +161,7 @@ def test_a_refused_save_keeps_the_rows_and_the_box_and_can_be_retried(rig):
         dialog.fileWidget.item(_rowOf(dialog, volume), 0).setCheckState(qt.Qt.Checked)
         rig.clickSave()
 
-    accepted, shown = _session(rig, [first, second])
+    accepted, shown = rig.openDialog([first, second])
     assert accepted and shown == [True, False] and len(rig.util.boxes) == 1
     assert leakScan(str(rig.folder), rig.sample.phiValues) == []
 
@@ -226,7 +201,7 @@ def test_the_thumbnail_of_an_anonymized_save_shows_nothing(rig, tmp_path, sceneF
             rig.hookUi.checkBox.setChecked(tick)
             rig.clickSave()
 
-        assert _session(rig, [save])[0]
+        assert rig.openDialog([save])[0]
         for index in range(rig.scene.GetNumberOfNodesByClass("vtkMRMLStorableNode")):
             rig.scene.GetNthNodeByClass(index, "vtkMRMLStorableNode").StorableModified()  # every row checked again
         pixels = _pixels(_thumbnail(rig, name, tmp_path))
