@@ -153,6 +153,11 @@ def test_messages_are_logged_once_and_translated_where_lupdate_finds_them(folder
         with caplog.at_level(logging.WARNING):
             logic.notify("a note for the user")
         assert caplog.text.count("a note for the user") == 1
+        app.testing = True  # slicer.util shows no box in testing mode; the message is still logged
+        shown = len(app.boxes)
+        with caplog.at_level(logging.WARNING):
+            logic.warn("A title", "a warning while testing")
+        assert len(app.boxes) == shown and "a warning while testing" in caplog.text
         contexts = {context for context, text in slicerI18n.translations if text == "Anonymize subject hierarchy"}
         assert contexts == {"AnonymizeOnSaveGlue.saveDialogHook"}
 
