@@ -33,9 +33,10 @@ def _digest(path):
     return digest.digest()
 
 
-def signature(path, now=None):
+def signature(path, now=None, content=None):
     """What tells that path changed: None when there is none; for a folder every entry below it; for a file its
-    identity, size and time, and its content when it was written in the last moments (same size, same tick)."""
+    identity, size and time, and its content when it was written in the last moments (same size, same tick).
+    content: True or False to read the content or not whatever the file's time (to compare with an earlier one)."""
     if not os.path.lexists(path):
         return None
     if os.path.isdir(path) and not os.path.islink(path):
@@ -47,9 +48,10 @@ def signature(path, now=None):
                 entries.append((os.path.relpath(entry, path), status.st_size, status.st_mtime_ns))
         return frozenset(entries)
     status = os.lstat(path)
-    recent = (now or time.time()) - status.st_mtime < _RECENT_SECONDS
-    content = _digest(path) if recent and os.path.isfile(path) and status.st_size <= _DIGEST_LIMIT else None
-    return (status.st_ino, status.st_size, status.st_mtime_ns, content)
+    if content is None:
+        recent = (now or time.time()) - status.st_mtime < _RECENT_SECONDS
+        content = recent and os.path.isfile(path) and status.st_size <= _DIGEST_LIMIT
+    return (status.st_ino, status.st_size, status.st_mtime_ns, _digest(path) if content else None)
 
 
 class SaveOutputs:
@@ -66,7 +68,10 @@ class SaveOutputs:
         return [path for path in self.before if self._changed(path)]
 
     def _changed(self, path):
-        return os.path.lexists(path) and signature(path) != self.before[path]
+        """Compared as it was read before: with its content only when that was read then."""
+        before = self.before[path]
+        content = isinstance(before, tuple) and before[3] is not None
+        return os.path.lexists(path) and signature(path, content=content) != before
 
     def added(self, path):
         """The entries of a folder that were not there before (every one, when the folder is new)."""
