@@ -58,6 +58,7 @@ def test_cmake_builds_the_module_and_registers_its_slicer_test():
         "slicerMacroBuildScriptedModule" in module and "slicer_add_python_unittest(SCRIPT ${MODULE_NAME}.py)" in module
     )
     assert "AnonymizeOnSaveLib/*.py" in module and "AnonymizeOnSaveGlue/*.py" in module
+    assert "AnonymizeOnSaveLib/formats/*.py" in module
     assert "class AnonymizeOnSaveTest(ScriptedLoadableModuleTest)" in (MODULE / "AnonymizeOnSave.py").read_text()
 
 
@@ -73,13 +74,13 @@ def _imports(path):
 
 
 def test_the_library_keeps_qt_and_the_application_out():
-    for path in (MODULE / "AnonymizeOnSaveLib").glob("*.py"):
+    for path in (MODULE / "AnonymizeOnSaveLib").rglob("*.py"):
         assert not _imports(path) & {"qt", "PySide6", "PythonQt", "ctk"}, path.name
         assert "slicer.app" not in path.read_text(), path.name
 
 
 def test_the_file_tools_need_only_the_standard_library():
     scene = {"sceneSites.py", "session.py", "saveHook.py", "sceneWriter.py", "sharedCopy.py"}  # slicer/vtk on first use
-    for path in (MODULE / "AnonymizeOnSaveLib").glob("*.py"):
+    for path in (MODULE / "AnonymizeOnSaveLib").rglob("*.py"):
         if path.name not in scene:
             assert not _imports(path) & {"slicer", "vtk", "numpy"}, path.name

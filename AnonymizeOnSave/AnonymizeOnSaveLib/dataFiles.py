@@ -4,7 +4,8 @@ Markups (``.mrk.json``: every string value, so point labels, descriptions and la
 and colour tables (``.tsv``, ``.csv``, ``.fcsv``, ``.acsv``, ``.ctbl``: every field, column names included),
 text nodes and other text files (``.txt``, ``.xml``, ``.md``, ``.html``: the whole text). Each value is a DATA
 Site: only the known values found in it are replaced and every byte outside a changed value stays as it was.
-Segment names, IDs and tags and sequence index values are lines of NRRD headers (nrrdHeader.py).
+Segment names, IDs and tags and sequence index values are lines of NRRD headers (nrrdHeader.py). Models,
+closed-surface segmentations and SQLite tables have readers of their own (formats/), listed here too.
 
 A live save never changes these values in the nodes: a storable node changed and put back stays "modified since
 read" (its StorableModifiedTime cannot be set back), so the save cleans them in the bytes written (verify.py), with
@@ -15,6 +16,9 @@ import json
 import re
 
 from . import profile
+from .formats.legacyVtk import LegacyVtkFile
+from .formats.sqliteTables import SqliteTables
+from .formats.vtkXml import VtkXmlFile
 from .planner import DATA, Site
 from .policy import NO_PATIENT
 
@@ -54,6 +58,10 @@ class _SpanText:
 
     def encode(self, index, value):
         return value
+
+    def searchedText(self):
+        """All the text of the file, as the check after a save searches it."""
+        return self.text
 
     @property
     def changed(self):
@@ -146,6 +154,9 @@ _KINDS = (
     ((".csv", ".fcsv", ".acsv"), lambda data: DelimitedText(data, ",")),
     ((".ctbl",), lambda data: DelimitedText(data, " ")),
     ((".txt", ".xml", ".md", ".html"), PlainText),  # a text node writes .txt, .xml or .json
+    ((".vtp", ".vtu", ".vti", ".vts", ".vtr", ".vtm"), VtkXmlFile),
+    ((".vtk",), LegacyVtkFile),
+    ((".sqlite3", ".sqlite", ".db"), SqliteTables),
 )
 
 

@@ -2,11 +2,12 @@
 
 Formats: .mrml; .mrb bundles (zip), including nested bundles such as .seq.mrb; directory bundles; the headers
 of .nrrd/.seq.nrrd files; and, inside a bundle, the data files people type into (dataFiles.py: markups, tables,
-colour tables, text). Every scene, header, data file and nested bundle of a file is planned at once with the same
-policy and planner as a live save, so pseudonyms agree everywhere and a cleaned plain save matches an anonymized
-one. Scanning is a dry run of cleaning: a value is PHI when cleaning would change it. Bulk data is never read: it
-is copied byte for byte (zip entries without recompressing). Output goes to a temporary name and is renamed into
-place, so a failure leaves no partial output.
+colour tables, text, models and closed-surface segmentations in VTK formats, SQLite tables). Every scene,
+header, data file and nested bundle of a file is planned at once with the same policy and planner as a live save,
+so pseudonyms agree everywhere and a cleaned plain save matches an anonymized one. Scanning is a dry run of
+cleaning: a value is PHI when cleaning would change it. Voxel data is never read: it is copied byte for byte (zip
+entries without recompressing). Output goes to a temporary name and is renamed into place, so a failure leaves no
+partial output.
 """
 
 import contextlib
@@ -21,6 +22,7 @@ from collections import namedtuple
 from . import profile
 from .dataFiles import DataFileError, isDataFile, readDataFile
 from .fileNames import replaceInFileName
+from .formats import FormatError
 from .gcPause import cycleCollectionPaused
 from .mrmlText import MrmlDocument, MrmlSyntaxError
 from .nrrdHeader import MAX_HEADER_BYTES, NrrdHeader, NrrdHeaderError, splitHeader
@@ -246,7 +248,7 @@ def _close(plan):
 
 
 def _errors():
-    return (BundleError, DataFileError, MrmlSyntaxError, NrrdHeaderError, UnicodeDecodeError, *ZIP_ERRORS)
+    return (BundleError, DataFileError, FormatError, MrmlSyntaxError, NrrdHeaderError, UnicodeDecodeError, *ZIP_ERRORS)
 
 
 def _message(error):

@@ -1,11 +1,13 @@
 """The check after every anonymized write: the session's values searched in every byte a save produced.
 
 Searched: every file and folder name under the output, every zip entry name and the zip comment, nested bundles,
-the whole of every text file (scene XML, JSON, TSV, CSV, TXT, colour tables...), and the header of every data file
-with a text header (NRRD and its sequence and segmentation variants, MetaImage, legacy VTK, PLY, STL, VTK XML).
-Text is searched as Slicer writes it and decoded (XML entities, JSON \\u escapes, %XX in file names). Voxel, mesh and
-other binary bodies are not searched: they hold no text a person typed. When a value is found the output is
-cleaned with the file tool and checked again; if it still holds one, it is removed.
+the whole of every text file (scene XML, JSON, TSV, CSV, TXT, colour tables...), every value and the rest of the
+text of models, closed-surface segmentations and SQLite tables, decoded by their readers (formats/), the text of
+image and mesh files whose bodies are numbers (formats/imageHeaders.py), and, in any other file, every run of text
+in its bytes and in every zlib or gzip stream inside it (formats/rawBytes.py). Text is searched as Slicer writes it
+and decoded (XML entities, JSON \\u escapes, %XX in file names). A file a reader cannot decode is a place found
+(unreadable), never clean. When a value is found the output is cleaned with the file tool and checked again; if it
+still holds one, it is removed.
 
 Values people type into data (point labels, segment names, table cells, text, colour names: DATA Sites) are never
 changed in the live nodes, so finding them here is expected: they are told apart from values the strip should have
@@ -18,8 +20,11 @@ import re
 from collections import namedtuple
 from urllib.parse import unquote
 
-from .dataFiles import isDataFile
+from .dataFiles import DataFileError, isDataFile, readDataFile
 from .fileNames import decodeFileName
+from .formats import FormatError
+from .formats.imageHeaders import headerText
+from .formats.rawBytes import rawText
 from .mrmlText import MrmlDocument, MrmlSyntaxError, xmlDecode
 from .nrrdHeader import NrrdHeader, NrrdHeaderError
 from .phiText import PhiTextMatcher
@@ -27,14 +32,10 @@ from .planner import DATA
 from .sceneFiles import SceneFileError, cleanPath, removePath
 from .zipBundle import ZIP_ERRORS, BundleError, openBundle, readEntry, readEntryStart
 
-TEXT_SUFFIXES = (".mrml", ".json", ".txt", ".tsv", ".csv", ".xml", ".ctbl", ".fcsv", ".acsv", ".html", ".md")
-HEADER_BYTES = 1 << 16  # data-file headers are read up to here
-_HEADER_ENDS = {
-    (".nrrd", ".nhdr"): (b"\n\n", b"\r\n\r\n"),
-    (".mha", ".mhd"): (b"ElementDataFile",),
-    (".ply",): (b"end_header",),
-    (".vtp", ".vtu", ".vti", ".vtm", ".vts", ".vtr"): (b"<AppendedData", b"<DataArray"),
-}
+TEXT_SUFFIXES = (
+    *(".mrml", ".json", ".txt", ".tsv", ".csv", ".xml", ".ctbl", ".fcsv", ".acsv", ".html", ".md", ".tfm", ".obj"),
+    *(".mtl", ".lut", ".glsl", ".vtkjs", ".py", ".ini"),
+)
 _DATA_HOLDERS = (".mrml", ".nrrd", ".nhdr")  # files with values typed into data among others
 _XML_NAMES = re.compile(r"</?[\w.:-]+|[\w.:-]+(?=\s*=\s*[\"'])")
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
@@ -83,26 +84,6 @@ def _withoutData(name, text):
     return rendered if isinstance(rendered, str) else rendered.decode("utf-8")
 
 
-def _header(name, readStart):
-    """The text header of a data file, read to its end however long it is (a segmentation of hundreds of segments
-    writes hundreds of kilobytes), or None when the file has none we know. readStart(size): the first size bytes."""
-    lower = name.lower()
-    if lower.endswith(".vtk"):
-        return b"\n".join(readStart(HEADER_BYTES).split(b"\n", 3)[:3])
-    if lower.endswith(".stl"):
-        return readStart(80)
-    for suffixes, ends in _HEADER_ENDS.items():
-        if lower.endswith(suffixes):
-            size = HEADER_BYTES
-            while True:
-                data = readStart(size)
-                positions = [data.find(end) for end in ends if data.find(end) != -1]
-                if positions or len(data) < size:
-                    return data[: min(positions)] if positions else data
-                size *= 4
-    return None
-
-
 class _Search:
     """Collects the places (masked with the matcher) where a value is found."""
 
@@ -137,18 +118,23 @@ class _Search:
             self.places.append(self.shown(place) + " (name)")
 
     def content(self, place, name, readStart, readAll):
-        """readStart(size): the first size bytes; readAll(): the whole content (called only for text files and
-        bundles)."""
+        """readStart(size): the first size bytes; readAll(): the whole content."""
         lower = name.lower()
-        start = readStart(HEADER_BYTES)
-        if start[:4] == b"PK\x03\x04":
-            self.bundle(place, io.BytesIO(readAll()))
-        elif lower.endswith(TEXT_SUFFIXES):
-            self.text(place, readAll().decode("utf-8", "replace"), lower.endswith((".mrml", ".xml")), lower)
-        else:
-            header = _header(name, readStart)
-            if header is not None:
-                self.text(place + " (header)", header.decode("utf-8", "replace"), name=lower)
+        try:
+            if readStart(4) == b"PK\x03\x04":
+                self.bundle(place, io.BytesIO(readAll()))
+            elif lower.endswith(TEXT_SUFFIXES):
+                self.text(place, readAll().decode("utf-8", "replace"), lower.endswith((".mrml", ".xml")), lower)
+            elif isDataFile(lower):
+                self.text(place, readDataFile(name, readAll()).searchedText(), name=lower)
+            else:
+                header = headerText(name, readStart, readAll)
+                if header is not None:
+                    self.text(place + " (header)", header, name=lower)
+                else:
+                    self.text(place + " (bytes)", rawText(readAll()), name=lower)
+        except (DataFileError, FormatError) as error:
+            self.places.append(f"{self.shown(place)} (unreadable: {error})")
 
     def bundle(self, place, fileObject):
         try:

@@ -1,0 +1,272 @@
+"""VTK XML files (.vtp, .vtu, .vti, .vts, .vtr and the .vtm of a multiblock, as Slicer writes models and the
+.seg.vtm of a closed-surface segmentation, whose segment names, IDs and tags are String arrays of field data).
+
+Read to the end: every attribute value of every element (array and block names, a block's file name), the text
+between elements, and every String array in each way VTK writes one: ascii, inline base64 ("binary") and appended
+data (raw or base64), uncompressed or in zlib or LZMA blocks, with 32- or 64-bit headers, either byte order.
+Numeric arrays hold numbers by their declared type and are not decoded (their chunks of appended data are kept
+byte for byte). A changed String array is written back inline as ascii, its appended chunk dropped and the
+offsets of the others moved; a changed attribute is rewritten in place; every other byte stays as it was.
+"""
+
+import base64
+import binascii
+import lzma
+import re
+import struct
+import zlib
+
+from ..mrmlText import xmlDecode, xmlEncode
+from .surface import FormatError, ValueSurface
+
+SUFFIXES = (".vtp", ".vtu", ".vti", ".vts", ".vtr", ".vtm")
+_TAG = re.compile(r"<(/?)([A-Za-z_][\w.:-]*)((?:\s[^<>]*?)?)(/?)>|<!--.*?-->|<\?.*?\?>", re.S)
+_ATTRIBUTE = re.compile(r"""([^\s=/]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_APPENDED = re.compile(rb"<AppendedData\b[^>]*?encoding\s*=\s*\"(raw|base64)\"[^>]*>\s*_")
+# The format's own words: never a person's text (a count that equals a short ID must not be cleaned).
+_STRUCTURAL = frozenset(
+    """type version byte_order header_type compressor format offset encoding NumberOfTuples NumberOfComponents
+    NumberOfPoints NumberOfCells NumberOfVerts NumberOfLines NumberOfStrips NumberOfPolys NumberOfPieces RangeMin
+    RangeMax WholeExtent Extent Origin Spacing Direction index level location length idType""".split()
+)
+_DECOMPRESS = {"vtkZLibDataCompressor": zlib.decompress, "vtkLZMADataCompressor": lzma.decompress}
+
+
+class _Array:
+    """A String array: its element's span in the head, its data text's span, its attributes."""
+
+    def __init__(self, tagStart, tagEnd, selfClosing, attributes):
+        self.tagStart, self.tagEnd, self.selfClosing, self.attributes = tagStart, tagEnd, selfClosing, attributes
+        self.dataStart = self.dataEnd = tagEnd
+        self.indexes = []  # the surface's value indexes of its strings
+
+
+class VtkXmlFile(ValueSurface):
+    def __init__(self, data):
+        super().__init__()
+        self.data = data
+        appended = _APPENDED.search(data)
+        self.appendedStart = appended.end() if appended else None
+        self.appendedEnd = data.rfind(b"</AppendedData>") if appended else None
+        if appended and self.appendedEnd < self.appendedStart:
+            raise FormatError("a VTK XML file's appended data has no end")
+        self.encoding = appended.group(1).decode() if appended else None
+        try:
+            self.head = data[: appended.start() if appended else len(data)].decode("utf-8")
+            self.tail = data[self.appendedEnd :].decode("utf-8") if appended else ""
+        except UnicodeDecodeError:
+            raise FormatError("a VTK XML file's markup is not UTF-8") from None
+        self.attributeSpans = {}  # value index -> (start, end) of the written attribute value in the head
+        self.arrays, self.offsets, self.otherText = [], {}, []
+        self._readHead()
+
+    # --- reading ------------------------------------------------------------------------------------------------
+
+    def _readHead(self):
+        fileAttributes, position, element, array = None, 0, None, None
+        for match in _TAG.finditer(self.head):
+            between = self.head[position : match.start()]
+            if array is not None and array.dataEnd == array.tagEnd:
+                array.dataEnd = match.start()  # the array's data: the text up to its first child or its end
+            elif between.strip():
+                self.otherText.append(xmlDecode(between))
+            position = match.end()
+            closing, element, attributes, selfClosing = match.group(1), match.group(2), match.group(3), match.group(4)
+            if closing or element is None:
+                array = None if closing and element in ("DataArray", "Array") else array
+                if element is None:
+                    self.otherText.append(match.group(0))
+                continue
+            values = self._readAttributes(element, attributes, match.start(3))
+            if element == "VTKFile":
+                fileAttributes = values
+            if element in ("DataArray", "Array") and values.get("type") == "String":
+                array = _Array(match.start(), match.end(), bool(selfClosing), values)
+                self.arrays.append(array)
+            elif element in ("DataArray", "Array"):  # numbers: its data is passed over, not read
+                array = _Array(match.start(), match.end(), bool(selfClosing), values)
+            if element in ("DataArray", "Array") and values.get("format") == "appended":
+                self.offsets.setdefault(_integer(values.get("offset")), []).append(array)
+            if selfClosing:
+                array = None
+        if self.head[position:].strip():
+            self.otherText.append(xmlDecode(self.head[position:]))
+        if fileAttributes is None:
+            raise FormatError("not a VTK XML file")
+        self.wordSize = 8 if fileAttributes.get("header_type") == "UInt64" else 4
+        self.byteOrder = ">" if fileAttributes.get("byte_order") == "BigEndian" else "<"
+        self.compressor = fileAttributes.get("compressor")
+        for array in self.arrays:
+            self._readStrings(array)
+
+    def _readAttributes(self, element, text, offset):
+        values = {}
+        for match in _ATTRIBUTE.finditer(text):
+            name, written = match.group(1), match.group(2) if match.group(2) is not None else match.group(3)
+            value = xmlDecode(written)
+            values[name] = value
+            if name in _STRUCTURAL or (element == "InformationKey" and name == "name"):
+                continue
+            index = self.add(value, f"<{element}> {name}", fileName=name == "file")
+            group = 2 if match.group(2) is not None else 3
+            self.attributeSpans[index] = (offset + match.start(group), offset + match.end(group))
+        return values
+
+    def _readStrings(self, array):
+        strings = self._arrayBytes(array).split(b"\0")
+        count = _integer(array.attributes.get("NumberOfTuples", "0")) * _integer(
+            array.attributes.get("NumberOfComponents", "1")
+        )
+        if len(strings) < count or any(strings[count:]):
+            raise FormatError("a VTK XML String array does not hold the strings it declares")
+        name = array.attributes.get("Name", "")
+        for number, raw in enumerate(strings[:count]):
+            try:
+                value = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                value = raw.decode("latin-1")
+            array.indexes.append(self.add(value, f"String array {name!r} value {number + 1}"))
+
+    def _arrayBytes(self, array):
+        fmt = array.attributes.get("format", "ascii")
+        if fmt == "ascii":
+            text = self.head[array.tagEnd : array.dataEnd]
+            try:
+                return bytes(int(word) for word in text.split())
+            except ValueError:
+                raise FormatError("a VTK XML ascii String array holds something other than bytes") from None
+        if fmt == "binary":
+            return self._fromBase64(self.head[array.tagEnd : array.dataEnd])
+        if fmt == "appended" and self.appendedStart is not None:
+            chunk = self._chunk(_integer(array.attributes.get("offset")))
+            if self.encoding == "base64":
+                return self._fromBase64(chunk.decode("ascii", "replace"))
+            return self._fromHeaded(chunk)
+        raise FormatError("a VTK XML array has a format that cannot be read")
+
+    def _chunk(self, offset):
+        """The appended bytes from offset to the next array's offset (or the end)."""
+        later = [start for start in self.offsets if start > offset]
+        end = self.appendedStart + min(later) if later else self.appendedEnd
+        return self.data[self.appendedStart + offset : end]
+
+    def _words(self, data, count):
+        size = self.wordSize * count
+        if len(data) < size:
+            raise FormatError("a VTK XML array's header is cut short")
+        return struct.unpack(f"{self.byteOrder}{count}{'Q' if self.wordSize == 8 else 'I'}", data[:size])
+
+    def _fromHeaded(self, data):
+        """The bytes of an array written as a header then its data (raw appended data, or decoded base64)."""
+        if not self.compressor:
+            (size,) = self._words(data, 1)
+            if len(data) < self.wordSize + size:
+                raise FormatError("a VTK XML array is cut short")
+            return data[self.wordSize : self.wordSize + size]
+        blocks = self._words(data, 1)[0]
+        header = self._words(data, 3 + blocks)
+        position, pieces = self.wordSize * (3 + blocks), []
+        for size in header[3:]:
+            pieces.append(self._decompress(data[position : position + size]))
+            position += size
+        return b"".join(pieces)
+
+    def _fromBase64(self, text):
+        text = "".join(text.split())
+        try:
+            if not self.compressor:
+                return self._fromHeaded(base64.b64decode(text))
+            first = base64.b64decode(text[: 4 * -(-self.wordSize // 3)] + "==")[: self.wordSize]
+            blocks = struct.unpack(f"{self.byteOrder}{'Q' if self.wordSize == 8 else 'I'}", first)[0]
+            headerChars = 4 * -(-(3 + blocks) * self.wordSize // 3)
+            header = base64.b64decode(text[:headerChars])
+            return self._fromHeaded(header[: (3 + blocks) * self.wordSize] + base64.b64decode(text[headerChars:]))
+        except (binascii.Error, struct.error, ValueError):
+            raise FormatError("a VTK XML array's base64 data cannot be decoded") from None
+
+    def _decompress(self, block):
+        decompress = _DECOMPRESS.get(self.compressor)
+        if decompress is None:
+            raise FormatError(f"a VTK XML file compressed with {self.compressor} cannot be read")
+        try:
+            return decompress(block)
+        except (zlib.error, lzma.LZMAError):
+            raise FormatError("a VTK XML array's compressed data cannot be inflated") from None
+
+    def searchedText(self):
+        return "\n".join([*self.values, *self.otherText])
+
+    # --- writing ------------------------------------------------------------------------------------------------
+
+    def render(self):
+        """The file's bytes with every changed value written."""
+        if not self.changed:
+            return self.data
+        rewritten = [array for array in self.arrays if any(self.isChanged(index) for index in array.indexes)]
+        dropped = {id(array) for array in rewritten if array.attributes.get("format") == "appended"}
+        newOffsets, appended = self._appended(dropped)
+        spans = [(array.tagStart, array.tagEnd) for array in rewritten]
+        edits = [edit for array in rewritten for edit in self._asciiEdits(array)]
+        for index, (start, end) in self.attributeSpans.items():
+            if self.isChanged(index) and not _inside(start, spans):
+                edits.append((start, end, xmlEncode(self.value(index))))
+        for offset, arrays in self.offsets.items():
+            if offset in newOffsets and newOffsets[offset] != offset:
+                for array in arrays:
+                    start, end = self._offsetSpan(array)
+                    if not _inside(start, spans):
+                        edits.append((start, end, str(newOffsets[offset])))
+        head = self.head
+        for start, end, text in sorted(edits, reverse=True):
+            head = head[:start] + text + head[end:]
+        if self.appendedStart is None:
+            return head.encode("utf-8")
+        opening = self.data[len(self.head.encode("utf-8")) : self.appendedStart]
+        return head.encode("utf-8") + opening + appended + self.tail.encode("utf-8")
+
+    def _appended(self, dropped):
+        """(old offset -> new offset, the appended data without the dropped arrays' chunks)."""
+        if self.appendedStart is None:
+            return {}, b""
+        pieces, newOffsets, position = [], {}, 0
+        for offset in sorted(self.offsets):
+            chunk = self._chunk(offset)
+            if all(id(array) in dropped for array in self.offsets[offset]):
+                continue
+            newOffsets[offset] = position
+            pieces.append(chunk)
+            position += len(chunk)
+        return newOffsets, b"".join(pieces)
+
+    def _offsetSpan(self, array):
+        tag = self.head[array.tagStart : array.tagEnd]
+        match = re.search(r"""\soffset\s*=\s*["']([^"']*)""", tag)
+        return array.tagStart + match.start(1), array.tagStart + match.end(1)
+
+    def _asciiEdits(self, array):
+        """The edit that writes a String array inline as ascii (its other attributes, changed or not, and its
+        children kept)."""
+        tag = self.head[array.tagStart : array.tagEnd]
+        for index, (start, end) in sorted(self.attributeSpans.items(), key=lambda item: -item[1][0]):
+            if array.tagStart <= start < array.tagEnd and self.isChanged(index):
+                start, end = start - array.tagStart, end - array.tagStart
+                tag = tag[:start] + xmlEncode(self.value(index)) + tag[end:]
+        tag = re.sub(r"""\s(?:format|offset)\s*=\s*(?:"[^"]*"|'[^']*')""", "", tag)
+        tag = tag[: -2 if tag.endswith("/>") else -1].rstrip() + ' format="ascii">'
+        strings = b"".join(self.value(index).encode("utf-8") + b"\0" for index in array.indexes)
+        data = "\n" + " ".join(str(byte) for byte in strings) + "\n"
+        if array.selfClosing:
+            element = self.head[array.tagStart + 1 : array.tagEnd].split()[0]
+            return [(array.tagStart, array.tagEnd, f"{tag}{data}</{element}>")]
+        return [(array.tagStart, array.dataEnd, tag + data)]
+
+
+def _inside(position, spans):
+    return any(start <= position < end for start, end in spans)
+
+
+def _integer(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        raise FormatError("a VTK XML array has a count or offset that is not a number") from None
