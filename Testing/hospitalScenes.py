@@ -8,22 +8,19 @@ DICOM.instanceUIDs and DICOM.instanceNumbers on volumes; a window/level preset; 
 (and DICOM.triggerTime for cine MRI), the subject hierarchy item on the proxy node. Item names follow the plugin
 handler's display settings. The DICOM files are pydicom's samples with patient values set in memory.
 
-leaks() is the test oracle: it shares no code with the anonymizer. It decodes every byte written (files, zip
-entries and their names, gzip bodies) and looks for each value as plain substrings, in the spellings people use.
+leaks() is the test oracle: it shares no code with the anonymizer. It decodes every byte written, through every
+layer (leakOracle.py), and looks for each value as plain substrings, in the spellings people use.
 """
 
-import gzip
-import io
 import itertools
-import os
 import unicodedata
-import zipfile
 from urllib.parse import quote
 
 import pydicom
 import slicer
 import vtk
 from dicomScenes import _imageFromDatasets, addSeriesInSubjectHierarchy, fileValue, newScene, sequencesLogic
+from leakOracle import blobs
 from pydicom.data import get_testdata_file
 
 # One patient per row: what a hospital's DICOM really holds. Empty IDs, particles, apostrophes, hyphens, accents,
@@ -214,35 +211,11 @@ def spellings(value):
     return {_fold(form) for form in encoded if len(form) >= 2}
 
 
-def _blobs(path):
-    """(place, decoded text) for every file name, file, zip entry name and entry, gzip body under path."""
-    files = [path] if os.path.isfile(path) else [os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs]
-    for fileName in files:
-        yield f"{fileName} (name)", os.path.relpath(fileName, os.path.dirname(path))
-        with open(fileName, "rb") as stream:
-            yield from _decoded(fileName, stream.read())
-
-
-def _decoded(place, data):
-    yield place, data.decode("utf-8", "replace")
-    if data[:4] == b"PK\x03\x04":
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            yield f"{place} (zip comment)", archive.comment.decode("utf-8", "replace")
-            for member in archive.namelist():
-                yield f"{place}!{member} (name)", member
-                yield from _decoded(f"{place}!{member}", archive.read(member))
-    elif data[:2] == b"\x1f\x8b":
-        yield from _decoded(f"{place} (gunzipped)", gzip.decompress(data))
-    elif data.startswith(b"NRRD") and b"encoding: gzip" in data[:4096]:
-        body = data.split(b"\n\n", 1)[1]
-        yield from _decoded(f"{place} (nrrd body)", gzip.decompress(body))
-
-
 def leaks(path, values):
     """(place, index of the value) for every spelling of every value found; places never quote values."""
     needles = [(index, spellings(value)) for index, value in enumerate(values)]
     found = []
-    for place, text in _blobs(path):
+    for place, text in blobs(path):
         folded = _fold(text)
         found += [(place, index) for index, forms in needles if any(form in folded for form in forms)]
     return found

@@ -3,6 +3,7 @@
 import pytest
 
 from AnonymizeOnSaveLib import Policy, profile
+from AnonymizeOnSaveLib.fileNames import replaceInFileName
 from AnonymizeOnSaveLib.phiText import PhiTextMatcher
 from AnonymizeOnSaveLib.planner import ATTRIBUTE, TEXT, Site, planChanges
 
@@ -164,3 +165,34 @@ def test_a_value_written_thousands_of_times_in_one_text_is_replaced_everywhere_i
     text = "seen MRN-004217, then mrn 004217; " * 16000
     replaced = matcher.replace(text)
     assert replaced == "seen ANON123, then ANON123; " * 16000
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # vtkMRMLStorageNode::ClampFileName: 45 characters, "_", a 4-character hash, the extension.
+        (
+            "Data/Kidney surface model of the patient Mülle_AB12.vtk",
+            "Data/Kidney surface model of the patient ANON^PSEUDO_AB12.vtk",
+        ),
+        ("Data/M%ffc3%ffbcller-L%ffc3%ffbcdenscheidt Jos%ffc_I119.vtk", "Data/ANON^PSEUDO_I119.vtk"),
+        ("Data/M%ffc3%ffbcller-L%ffc3%ffbcdenscheidt Jos%ff_I119.vtk", "Data/ANON^PSEUDO_I119.vtk"),
+        (
+            "Data/Kidney surface model of the L%ffc3%ffbcdensch_R2D2.vtk",
+            "Data/Kidney surface model of the ANON^PSEUDO_R2D2.vtk",
+        ),
+        # Not cut: a name under the limit, or one ending at a separator, or a word a value does not begin with.
+        ("Data/Brain_ABCD.nrrd", "Data/Brain_ABCD.nrrd"),
+        (
+            "Data/Kidney surface model of the patient and m_AB12.vtk",
+            "Data/Kidney surface model of the patient and m_AB12.vtk",
+        ),
+        (
+            "Data/Kidney surface model of the patient Mu _AB12.vtk",
+            "Data/Kidney surface model of the patient Mu _AB12.vtk",
+        ),
+    ],
+)
+def test_a_value_cut_short_by_a_long_file_name_is_replaced_whole(name, expected):
+    matcher = PhiTextMatcher([("Müller-Lüdenscheidt^José^María", NAME, profile.NAMES)])
+    assert replaceInFileName(matcher, name) == expected

@@ -16,9 +16,7 @@ import json
 import re
 
 from . import profile
-from .formats.legacyVtk import LegacyVtkFile
-from .formats.sqliteTables import SqliteTables
-from .formats.vtkXml import VtkXmlFile
+from .formats import legacyVtk, sqliteTables, vtkXml
 from .planner import DATA, Site
 from .policy import NO_PATIENT
 
@@ -154,9 +152,9 @@ _KINDS = (
     ((".csv", ".fcsv", ".acsv"), lambda data: DelimitedText(data, ",")),
     ((".ctbl",), lambda data: DelimitedText(data, " ")),
     ((".txt", ".xml", ".md", ".html"), PlainText),  # a text node writes .txt, .xml or .json
-    ((".vtp", ".vtu", ".vti", ".vts", ".vtr", ".vtm"), VtkXmlFile),
-    ((".vtk",), LegacyVtkFile),
-    ((".sqlite3", ".sqlite", ".db"), SqliteTables),
+    (vtkXml.SUFFIXES, vtkXml.VtkXmlFile),
+    (legacyVtk.SUFFIXES, legacyVtk.LegacyVtkFile),
+    (sqliteTables.SUFFIXES, sqliteTables.SqliteTables),
 )
 
 

@@ -5,12 +5,18 @@ Slicer names data files after their nodes with ``vtkMRMLScene::PercentEncode``: 
 a byte of a non-ASCII character (a negative char) as ``%ff`` and two digits: "Müller" is ``M%ffc3%ffbcller``, ":" is
 ``%3a``. A name is searched decoded and cleaned by replacing only the characters a value covers, so every other
 byte of the name stays as it was written.
+
+A name longer than the limit (50 characters by default) is cut by ``vtkMRMLStorageNode::ClampFileName`` to a
+prefix, ``_``, a 4-character hash and the extension: a value cut at the end of the prefix is recognised from its
+first characters (at least 3, or whole tokens before the cut one) and replaced whole.
 """
 
 import codecs
 import re
 
 _ESCAPE = re.compile(r"%ff([89a-f][0-9a-f])|%([1-7][0-9a-f])", re.IGNORECASE)
+_CLAMPED = re.compile(r"(?P<prefix>[^/]{20,})_[A-Z0-9]{4}(?P<extension>(?:\.[A-Za-z0-9]+)*)")
+_PARTIAL_ESCAPE = re.compile(r"%(?:ff?[0-9a-f]?)?$", re.IGNORECASE)
 _BROKEN = "\ufffd"  # a character Slicer cut in two (names are cut to 50 characters): a separator, not a letter
 
 
@@ -52,12 +58,37 @@ def decodeFileName(name):
     return "".join(character for character, _ in _pieces(name)) if "%" in name else name
 
 
+def _clampedPrefix(name):
+    """(start, end) of the prefix of a name cut by ClampFileName (the last path part), or None."""
+    start = name.rfind("/") + 1
+    match = _CLAMPED.fullmatch(name, start)
+    return (start, match.end("prefix")) if match else None
+
+
 def replaceInFileName(matcher, name):
-    """name with every value the matcher knows replaced, written or escaped; the rest kept byte for byte."""
-    if "%" not in name:
+    """name with every value the matcher knows replaced, written or escaped, a value cut short at a clamped
+    name's end included; the rest kept byte for byte."""
+    clamped = _clampedPrefix(name)
+    if "%" not in name and clamped is None:
         return matcher.replace(name)
     pieces = _pieces(name)
     written = [text for _, text in pieces]
-    for start, end, replacement in matcher.replacements("".join(character for character, _ in pieces)):
+    decoded = "".join(character for character, _ in pieces)
+    found = matcher.replacements(decoded)
+    if clamped is not None:
+        end = len(_pieces(name[: clamped[1]]))
+        cut = _PARTIAL_ESCAPE.search(name, 0, clamped[1])  # the cut may fall inside an escape ("Jos%ffc")
+        kept = len(_pieces(name[: cut.start()])) if cut else end
+        tail = matcher.truncatedTail(decoded[:kept].rstrip(_BROKEN))  # or inside a character's escapes
+        if tail is not None:  # the cut value replaces whole what it covers, a match of its first words included
+            covered = [match for match in found if match[0] < end and tail[0] < match[1]]
+            start = min([tail[0], *(match[0] for match in covered)])
+            found = [match for match in found if match not in covered] + [(start, end, tail[1])]
+    for start, end, replacement in sorted(found, reverse=True):
         written[start:end] = [replacement]
     return "".join(written)
+
+
+def holdsValue(matcher, name):
+    """Whether a file name holds a value the matcher knows, a value cut short at a clamped name's end included."""
+    return replaceInFileName(matcher, name) != name

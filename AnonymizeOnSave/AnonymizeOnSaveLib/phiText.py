@@ -27,6 +27,7 @@ from . import profile
 MIN_CHARACTERS = 4
 MIN_FAMILY_NAME = 2
 MIN_GIVEN_NAME = 3
+MIN_TRUNCATED = 3  # the characters a value cut short by a file name's length limit keeps, to be recognised alone
 # What a matched value becomes when its own replacement is empty: readable, and never misleading.
 STAND_INS = {
     profile.DESCRIPTIONS: "[description]",
@@ -253,6 +254,26 @@ class PhiTextMatcher:
             (spans[start][0], spans[end - 1][1], self._replacements[key])
             for start, end, key in sorted(chosen, reverse=True)
         ]
+
+    def truncatedTail(self, text):
+        """(start, replacement) when text ends inside a known value, its last token cut short (Slicer cuts long
+        file names: vtkMRMLStorageNode::ClampFileName): the earliest start of the tokens that begin a key with the
+        cut token a proper prefix of the key's next one (at least MIN_TRUNCATED characters when it stands alone).
+        None when the text ends at a separator or no key begins so."""
+        tokenPattern = _ASCII_TOKEN if text.isascii() else _TOKEN
+        spans = [match.span() for match in tokenPattern.finditer(text)]
+        if not spans or spans[-1][1] != len(text):
+            return None
+        folded = [fold(text[start:end]) for start, end in spans]
+        last, best = folded[-1], None
+        for key, replacement in self._replacements.items():
+            for count in range(min(len(key), len(folded))):
+                cut = key[count]
+                if len(cut) > len(last) and cut.startswith(last) and (count or len(last) >= MIN_TRUNCATED):
+                    if tuple(folded[len(folded) - 1 - count : -1]) == key[:count]:
+                        start = spans[len(spans) - 1 - count][0]
+                        best = min(best or (start, replacement), (start, replacement))
+        return best
 
     def replace(self, text):
         """text with every PHI value replaced; text itself when it holds none."""

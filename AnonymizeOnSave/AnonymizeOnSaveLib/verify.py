@@ -21,7 +21,7 @@ from collections import namedtuple
 from urllib.parse import unquote
 
 from .dataFiles import DataFileError, isDataFile, readDataFile
-from .fileNames import decodeFileName
+from .fileNames import decodeFileName, holdsValue, replaceInFileName
 from .formats import FormatError
 from .formats.imageHeaders import headerText
 from .formats.rawBytes import rawText
@@ -95,8 +95,10 @@ class _Search:
         self.bytes = 0
 
     def shown(self, place):
-        """A place as it may be logged: decoded, with every known value replaced."""
-        return self.matcher.replace(_readable(place))
+        """A place as it may be logged: decoded, with every known value replaced (one cut short in a clamped file
+        name too)."""
+        path, bracket, rest = place.partition(" (")
+        return self.matcher.replace(_readable(replaceInFileName(self.matcher, path) + bracket + rest))
 
     def text(self, place, text, isXml=False, name=""):
         """Search a text; XML element and attribute names are dropped (a second pass) only when the text matches.
@@ -114,7 +116,7 @@ class _Search:
     def name(self, place, name):
         self.files += 1
         self.bytes += len(name)
-        if self.matcher.contains(_readable(name)):
+        if self.matcher.contains(_readable(name)) or holdsValue(self.matcher, name):
             self.places.append(self.shown(place) + " (name)")
 
     def content(self, place, name, readStart, readAll):

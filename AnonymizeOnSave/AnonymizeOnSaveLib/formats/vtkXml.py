@@ -114,9 +114,11 @@ class VtkXmlFile(ValueSurface):
 
     def _readStrings(self, array):
         strings = self._arrayBytes(array).split(b"\0")
-        count = _integer(array.attributes.get("NumberOfTuples", "0")) * _integer(
-            array.attributes.get("NumberOfComponents", "1")
-        )
+        if "NumberOfTuples" in array.attributes:
+            tuples = _integer(array.attributes["NumberOfTuples"])
+            count = tuples * _integer(array.attributes.get("NumberOfComponents", "1"))
+        else:  # point and cell data: as many as the piece has points or cells, each ended by a null byte
+            count = len(strings) - 1
         if len(strings) < count or any(strings[count:]):
             raise FormatError("a VTK XML String array does not hold the strings it declares")
         name = array.attributes.get("Name", "")
@@ -132,7 +134,7 @@ class VtkXmlFile(ValueSurface):
         if fmt == "ascii":
             text = self.head[array.tagEnd : array.dataEnd]
             try:
-                return bytes(int(word) for word in text.split())
+                return bytes(_byte(int(word)) for word in text.split())  # VTK writes a char: signed
             except ValueError:
                 raise FormatError("a VTK XML ascii String array holds something other than bytes") from None
         if fmt == "binary":
@@ -181,7 +183,7 @@ class VtkXmlFile(ValueSurface):
             headerChars = 4 * -(-(3 + blocks) * self.wordSize // 3)
             header = base64.b64decode(text[:headerChars])
             return self._fromHeaded(header[: (3 + blocks) * self.wordSize] + base64.b64decode(text[headerChars:]))
-        except (binascii.Error, struct.error, ValueError):
+        except (binascii.Error, struct.error):
             raise FormatError("a VTK XML array's base64 data cannot be decoded") from None
 
     def _decompress(self, block):
@@ -254,7 +256,7 @@ class VtkXmlFile(ValueSurface):
         tag = re.sub(r"""\s(?:format|offset)\s*=\s*(?:"[^"]*"|'[^']*')""", "", tag)
         tag = tag[: -2 if tag.endswith("/>") else -1].rstrip() + ' format="ascii">'
         strings = b"".join(self.value(index).encode("utf-8") + b"\0" for index in array.indexes)
-        data = "\n" + " ".join(str(byte) for byte in strings) + "\n"
+        data = "\n" + " ".join(str(byte - 256 if byte > 127 else byte) for byte in strings) + "\n"
         if array.selfClosing:
             element = self.head[array.tagStart + 1 : array.tagEnd].split()[0]
             return [(array.tagStart, array.tagEnd, f"{tag}{data}</{element}>")]
@@ -263,6 +265,12 @@ class VtkXmlFile(ValueSurface):
 
 def _inside(position, spans):
     return any(start <= position < end for start, end in spans)
+
+
+def _byte(number):
+    if not -128 <= number <= 255:
+        raise ValueError(number)
+    return number & 0xFF
 
 
 def _integer(text):
