@@ -86,7 +86,14 @@ class _Composite:
             parts = text.split("|")
             if parts and parts[-1] == "":
                 parts.pop()
-            self.entries = [part.split("^", 1) if "^" in part else [part, ""] for part in parts]
+            # Slicer writes a value holding "|" as it is: the pieces after it, without a "^", are that value's.
+            for part in parts:
+                if "^" in part:
+                    self.entries.append(part.split("^", 1))
+                elif self.entries:
+                    self.entries[-1][1] += "|" + part
+                else:
+                    self.entries.append(["", part])
         elif text:
             for part in text.split(";"):
                 name, _, value = part.partition(":")
@@ -111,7 +118,9 @@ class _Composite:
     def render(self):
         present = [(name, value) for name, value in self.entries if value is not None]
         if self.isItem:
-            return "".join(f"{xmlEncode(name)}^{xmlEncode(value)}|" for name, value in present)
+            return "".join(
+                f"{xmlEncode(name)}^{xmlEncode(value)}|" if name else f"{xmlEncode(value)}|" for name, value in present
+            )
         return ";".join(
             f"{xmlEncode(name)}:{xmlEncode(value.replace('%', '%25').replace(';', '%3B'))}" for name, value in present
         )
@@ -188,6 +197,35 @@ class _EntryHandle:
         self.element.commitComposite(self.attribute)
 
 
+class _EntryNameHandle(_EntryHandle):
+    """The name of an item attribute or UID entry: a piece of a value Slicer wrote with a "^" after a "|"."""
+
+    __slots__ = ()
+
+    def read(self):
+        return self.entry[0]
+
+    def write(self, value):
+        self.entry[0] = (value or "_").replace("^", "_").replace("|", "_")
+        self.element.commitComposite(self.attribute)
+
+
+# Item attribute and UID names Slicer and its DICOM plugins write: never a person's text.
+_ITEM_VOCABULARY = re.compile(
+    r"DICOM(?:[.\w]*)|Level|Directory|ParentTransform|[A-Za-z]+Plugin[\w.]*|DICOMHierarchy[.\w]*"
+)
+
+
+def _itemEntryNames(element, place, context):
+    """DATA Sites for the item's attribute and UID names that are not Slicer's vocabulary."""
+    for attribute in ("attributes", "uids"):
+        if attribute in element.raw:
+            for entry in element.composite(attribute).entries:
+                if entry[1] is not None and entry[0] and not _ITEM_VOCABULARY.fullmatch(entry[0]):
+                    handle = _EntryNameHandle(element, attribute, entry)
+                    yield Site(DATA, profile.DATA_TEXT, entry[0], f"{place} {attribute} name", context, handle)
+
+
 class _ParameterHandle(_AttributeHandle):
     """The value of a scripted module node's ``parameterN= "name value"`` (the name is %-encoded, then a space)."""
 
@@ -248,6 +286,49 @@ class _XmlItem:
         return None if "dataNode" in self.element.raw else _AttributeHandle(self.element, "name")
 
 
+_IDLESS_STRUCTURE = frozenset(("version", "type", "index", "xmlns"))
+
+
+def _idlessValues(element):
+    """(name, value, handle) of every attribute of an element without an id that is not the format's own."""
+    return [
+        (name, element.text(name), _AttributeHandle(element, name))
+        for name in element.raw
+        if name not in _IDLESS_STRUCTURE and element.text(name)
+    ]
+
+
+_FREE_TEXT_ENDS = {"comment": "--", "CDATA": "]]>", "PI": "?>"}
+
+
+class _FreeText:
+    """Text that is no attribute: between elements (XML-escaped), in a comment, a CDATA section or a processing
+    instruction (as written, never holding its own end marker)."""
+
+    def __init__(self, document, start, end, kind):
+        self.document, self.start, self.end, self.kind = document, start, end, kind
+        written = document.text[start:end]
+        self.value = xmlDecode(written) if kind == "text" else written
+        self.newValue = self.value
+
+    @property
+    def changed(self):
+        return self.newValue != self.value
+
+    def read(self):
+        return self.newValue
+
+    def write(self, value):
+        self.newValue = value or ""
+
+    def edit(self):
+        if self.kind == "text":
+            written = self.newValue.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        else:
+            written = self.newValue.replace(_FREE_TEXT_ENDS[self.kind], " ")
+        return (self.start, self.end, written)
+
+
 def _numbered(elements, prefix):
     """(element, its place): "item 6", and "item 6 (copy 2)" for the second element with that id."""
     seen = {}
@@ -270,7 +351,13 @@ class MrmlDocument:
             raise MrmlSyntaxError(f"not well-formed XML ({error.position[0]}:{error.position[1]})") from None
         self.text = text
         self.elements = []
+        self.freeTexts = []  # _FreeText: comments, CDATA, text between elements, processing instructions
+        position = 0
         for match in _TAG.finditer(text):
+            self._addFreeText(position, match.start(), "text")
+            position = match.end()
+            if match.group(2) is None:
+                self._addMarkup(match)
             if match.group(2) is None or match.group(1):
                 continue  # comment, processing instruction, CDATA or end tag
             attributes = [
@@ -284,6 +371,7 @@ class MrmlDocument:
             offset = match.start(3)
             attributes = [(name, value, (offset + start, offset + end)) for name, value, (start, end) in attributes]
             self.elements.append(_Element(match.group(2), attributes, match.end(3)))
+        self._addFreeText(position, len(text), "text")
         # Ids are not unique in real files (scene views copy the live nodes, SlicerRT scenes repeat item ids): every
         # element has sites; lookups by id (parents, data nodes, references) take the first element with it.
         self.itemElements = [e for e in self.elements if e.tag == "SubjectHierarchyItem" and "id" in e.raw]
@@ -367,11 +455,31 @@ class MrmlDocument:
 
     # --- sites ---
 
+    def _addFreeText(self, start, end, kind):
+        if self.text[start:end].strip():
+            self.freeTexts.append(_FreeText(self, start, end, kind))
+
+    def _addMarkup(self, match):
+        written = match.group(0)
+        for opening, closing, kind in (("<!--", "-->", "comment"), ("<![CDATA[", "]]>", "CDATA"), ("<?", "?>", "PI")):
+            if written.startswith(opening) and not written.startswith("<?xml "):
+                self._addFreeText(match.start() + len(opening), match.end() - len(closing), kind)
+
     def sites(self, place=""):
         """Every value of the file as Sites (place prefixes their descriptions, e.g. the file's name)."""
-        sites = []
+        sites = [
+            Site(DATA, profile.DATA_TEXT, free.read(), f"{place}{free.kind} {number}", NO_PATIENT, free)
+            for number, free in enumerate(self.freeTexts, 1)
+        ]
+        for element in self.elements:
+            if "id" not in element.raw:  # the scene element (its userTags), a scene view's children
+                sites += [
+                    Site(DATA, profile.DATA_TEXT, value, f"{place}<{element.tag}> {name}", NO_PATIENT, handle)
+                    for name, value, handle in _idlessValues(element)
+                ]
         for item, where in _numbered(self.itemElements, f"{place}item "):
             sites.extend(itemSites(_XmlItem(item), where, self.contextOfItem(item)))
+            sites.extend(_itemEntryNames(item, where, self.contextOfItem(item)))
         for node, where in _numbered(self.nodeElements, f"{place}node "):
             sites.extend(self._nodeSites(node, where, self.contextOfNode(node.raw["id"])))
         return sites
@@ -409,6 +517,7 @@ class MrmlDocument:
                     edits.append((start, end, value))
                 else:
                     edits.append((element.insertAt, element.insertAt, f' {name}="{value}"'))
+        edits += [free.edit() for free in self.freeTexts if free.changed]
         pieces, position = [], 0
         for start, end, replacement in sorted(edits):  # one pass: linear in the document, whatever the edits
             pieces += [self.text[position:start], replacement]
