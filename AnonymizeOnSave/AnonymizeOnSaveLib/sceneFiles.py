@@ -23,6 +23,7 @@ from . import profile
 from .dataFiles import DataFileError, isDataFile, readDataFile
 from .fileNames import replaceInFileName
 from .formats import FormatError
+from .formats.rawBytes import rawText
 from .gcPause import cycleCollectionPaused
 from .mrmlText import MrmlDocument, MrmlSyntaxError
 from .nrrdHeader import MAX_HEADER_BYTES, NrrdHeader, NrrdHeaderError, splitHeader
@@ -30,11 +31,16 @@ from .planner import planChanges
 from .policy import NO_PATIENT, defaultPolicy
 from .report import Report
 from .zipBundle import (
+    UNICODE_COMMENT,
+    UNICODE_PATH,
     ZIP_ERRORS,
     BundleError,
     BundleWriter,
     commentText,
+    entryTexts,
     escapesBundle,
+    extraFields,
+    joinExtraFields,
     normalizedMember,
     openBundle,
     readEntry,
@@ -290,6 +296,8 @@ def scanPath(path, policy=None, matcher=None, progress=None):
         if progress:
             progress(1.0)
         return ScanResult(findings, Report.fromChanges(changes))
+    except _errors() as error:
+        raise SceneFileError(_message(error)) from None
     finally:
         _close(plan)
 
@@ -300,6 +308,12 @@ def _renameFindings(plan, matcher, path):
     ]
     if isinstance(plan.members, _ZipMembers) and matcher.contains(commentText(plan.members.archive)):
         findings.append(Finding(path, f"{plan.prefix}(zip comment)", profile.FREE_TEXT))
+    if isinstance(plan.members, _ZipMembers):
+        for name, info in plan.members.infos.items():
+            for what, data in entryTexts(plan.members.fileObject, info):
+                if matcher.contains(rawText(data)):
+                    shown = replaceInFileName(matcher, name)
+                    findings.append(Finding(path, f"{plan.prefix}{shown} ({what})", profile.FREE_TEXT))
     for nested in plan.nested.values():
         findings += _renameFindings(nested, matcher, path)
     return findings
@@ -416,14 +430,46 @@ def _newContent(plan, name, matcher):
     return None
 
 
+def _entryCleaner(matcher):
+    """The BundleWriter entryCleaner: an entry's comment cleaned; its extra fields without a Unicode Path or
+    Comment that no longer says what the entry does, and without any field holding a value."""
+
+    def clean(info, name):
+        comment = _entryComment(info.comment)
+        cleanComment = matcher.replace(comment)
+        fields = []
+        for fieldId, data in extraFields(info.extra):
+            stale = (fieldId == UNICODE_PATH and name != info.filename) or (
+                fieldId == UNICODE_COMMENT and cleanComment != comment
+            )
+            if not stale and not matcher.contains(rawText(data)):
+                fields.append((fieldId, data))
+        newComment = info.comment if cleanComment == comment else cleanComment.encode("utf-8")
+        return joinExtraFields(fields), newComment or b""
+
+    return clean
+
+
+def _entryComment(data):
+    try:
+        return (data or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp437")
+
+
 def _bundleChanges(plan, matcher):
-    """Whether cleaning changes a bundle: its comment, an entry's name or content (else it is copied byte for
-    byte, as every other entry without PHI)."""
+    """Whether cleaning changes a bundle: its comment, an entry's name, comment, extra fields or content (else it
+    is copied byte for byte, as every other entry without PHI)."""
     comment = commentText(plan.members.archive)
     if matcher.replace(comment) != comment:
         return True
-    for name in plan.members.infos:
+    cleaner = _entryCleaner(matcher)
+    for name, info in plan.members.infos.items():
         if replaceInFileName(matcher, name) != name:
+            return True
+        if cleaner(info, name) != (info.extra, info.comment or b""):
+            return True
+        if any(matcher.contains(rawText(data)) for _, data in entryTexts(plan.members.fileObject, info)):
             return True
         if name in plan.headers:
             header, original, _ = plan.headers[name]
@@ -443,9 +489,8 @@ def _writeZip(plan, matcher, output):
     members = plan.members
     comment = commentText(members.archive)
     cleanComment = matcher.replace(comment)
-    writer = BundleWriter(
-        members.archive, members.fileObject, output, None if cleanComment == comment else cleanComment.encode("utf-8")
-    )
+    newComment = None if cleanComment == comment else cleanComment.encode("utf-8")
+    writer = BundleWriter(members.archive, members.fileObject, output, newComment, _entryCleaner(matcher))
     for name, info in members.infos.items():
         newName = replaceInFileName(matcher, name)
         if name in plan.headers:

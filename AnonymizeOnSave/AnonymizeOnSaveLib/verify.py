@@ -1,13 +1,13 @@
 """The check after every anonymized write: the session's values searched in every byte a save produced.
 
-Searched: every file and folder name under the output, every zip entry name and the zip comment, nested bundles,
-the whole of every text file (scene XML, JSON, TSV, CSV, TXT, colour tables...), every value and the rest of the
-text of models, closed-surface segmentations and SQLite tables, decoded by their readers (formats/), the text of
-image and mesh files whose bodies are numbers (formats/imageHeaders.py), and, in any other file, every run of text
-in its bytes and in every zlib or gzip stream inside it (formats/rawBytes.py). Text is searched as Slicer writes it
-and decoded (XML entities, JSON \\u escapes, %XX in file names). A file a reader cannot decode is a place found
-(unreadable), never clean. When a value is found the output is cleaned with the file tool and checked again; if it
-still holds one, it is removed.
+Searched: every file and folder name under the output, every zip entry's name, comment and extra fields (central
+and local), the zip comment, nested bundles, the whole of every text file (scene XML, JSON, TSV, CSV, TXT, colour
+tables...), every value and the rest of the text of models, closed-surface segmentations and SQLite tables,
+decoded by their readers (formats/), the text of image and mesh files whose bodies are numbers
+(formats/imageHeaders.py), and, in any other file, every run of text in its bytes and in every zlib or gzip
+stream inside it (formats/rawBytes.py). Text is searched as Slicer writes it and decoded (XML entities, JSON \\u
+escapes, %XX in file names). A file a reader cannot decode is a place found (unreadable), never clean. When a
+value is found the output is cleaned with the file tool and checked again; if it still holds one, it is removed.
 
 Values people type into data (point labels, segment names, table cells, text, colour names: DATA Sites) are never
 changed in the live nodes, so finding them here is expected: they are told apart from values the strip should have
@@ -30,7 +30,7 @@ from .nrrdHeader import NrrdHeader, NrrdHeaderError
 from .phiText import PhiTextMatcher
 from .planner import DATA
 from .sceneFiles import SceneFileError, cleanPath, removePath
-from .zipBundle import ZIP_ERRORS, BundleError, openBundle, readEntry, readEntryStart
+from .zipBundle import ZIP_ERRORS, BundleError, entryTexts, openBundle, readEntry, readEntryStart
 
 TEXT_SUFFIXES = (
     *(".mrml", ".json", ".txt", ".tsv", ".csv", ".xml", ".ctbl", ".fcsv", ".acsv", ".html", ".md", ".tfm", ".obj"),
@@ -146,6 +146,8 @@ class _Search:
                 for info in archive.infolist():
                     entry = f"{place}!{info.filename}"
                     self.name(entry, info.filename)
+                    for what, data in entryTexts(fileObject, info):
+                        self.text(f"{entry} ({what})", rawText(data))
                     self.content(
                         entry,
                         info.filename,

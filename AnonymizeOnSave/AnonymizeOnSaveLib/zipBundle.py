@@ -1,9 +1,12 @@
 """Reading a zip bundle safely and writing a new one that copies unchanged entries without recompressing them.
 
 Unchanged entries keep their compressed bytes, order, timestamps and attributes; an entry that is only renamed
-keeps its compressed bytes too. Refused: encrypted entries, zip64 archives, entry names that escape the bundle,
-and entries we must read (scene XML, nested bundles) whose size or compression ratio is implausible (zip bombs);
-data entries are only copied, so a mostly empty labelmap that compresses 1000:1 is fine.
+keeps its compressed bytes too. Each entry's comment and extra fields are text too: the writer takes them from a
+cleaner its caller gives (an Info-ZIP Unicode Path field keeps an entry's old name after a rename, and unzip tools
+prefer it to the name), and entryTexts gives them, the local header's extra fields included, to be searched.
+Refused: encrypted entries, zip64 archives, entry names that escape the bundle, and entries we must read (scene
+XML, nested bundles) whose size or compression ratio is implausible (zip bombs); data entries are only copied,
+so a mostly empty labelmap that compresses 1000:1 is fine.
 """
 
 import io
@@ -89,6 +92,47 @@ def readEntryStart(archive, info, size):
             return stream.read(size)
     except ZIP_ERRORS as error:
         raise BundleError(f"a zip entry is corrupt ({type(error).__name__})") from None
+
+
+UNICODE_PATH, UNICODE_COMMENT = 0x7075, 0x6375  # Info-ZIP: an entry's name and comment again, in UTF-8
+
+
+def extraFields(extra):
+    """[(id, data)] of a zip extra field block; a block that does not parse is one field of id None."""
+    fields, position = [], 0
+    while position + 4 <= len(extra):
+        fieldId, size = struct.unpack("<HH", extra[position : position + 4])
+        if position + 4 + size > len(extra):
+            return [(None, extra)]
+        fields.append((fieldId, extra[position + 4 : position + 4 + size]))
+        position += 4 + size
+    return fields if position == len(extra) else [(None, extra)]
+
+
+def joinExtraFields(fields):
+    return b"".join(
+        data if fieldId is None else struct.pack("<HH", fieldId, len(data)) + data for fieldId, data in fields
+    )
+
+
+def localExtra(fileObject, info):
+    """The extra fields of an entry's local header (zipfile reads only the central directory's)."""
+    fileObject.seek(info.header_offset)
+    header = fileObject.read(_LOCAL.size)
+    if len(header) < _LOCAL.size or header[:4] != b"PK\x03\x04":
+        raise BundleError("a zip entry's local header is corrupt")
+    nameLength, extraLength = struct.unpack("<HH", header[26:30])
+    fileObject.seek(info.header_offset + _LOCAL.size + nameLength)
+    return fileObject.read(extraLength)
+
+
+def entryTexts(fileObject, info):
+    """(what, bytes) of an entry's comment and its central and local extra fields."""
+    return [
+        ("entry comment", info.comment),
+        ("extra field", info.extra),
+        ("local extra field", localExtra(fileObject, info)),
+    ]
 
 
 def commentText(archive):
@@ -198,13 +242,24 @@ def withNewStart(newStart, stream, skip):
             yield chunk
 
 
+def keptExtraAndComment(info, name):
+    """An entry's extra fields and comment as they are, without a Unicode Path field when the entry is renamed."""
+    extra = info.extra
+    if name != info.filename:
+        extra = joinExtraFields([field for field in extraFields(extra) if field[0] != UNICODE_PATH])
+    return extra, info.comment or b""
+
+
 class BundleWriter:
     """Writes a new zip to a seekable binary file, entry by entry, in the order they are given."""
 
-    def __init__(self, source, sourceFile, output, comment=None):
-        """comment: the archive comment to write (None: the source's)."""
+    def __init__(self, source, sourceFile, output, comment=None, entryCleaner=None):
+        """comment: the archive comment to write (None: the source's). entryCleaner(info, name): the (extra, comment)
+        bytes an entry written under name keeps (None: the source's, without a Unicode Path that no longer
+        names it)."""
         self.source, self.sourceFile, self.output = source, sourceFile, output
         self.comment = source.comment if comment is None else comment
+        self.entryCleaner = entryCleaner or keptExtraAndComment
         self.central = []
 
     def _rawRange(self, info):
@@ -237,7 +292,8 @@ class BundleWriter:
             )
         )
         self.output.write(encoded)
-        self.central.append((info, encoded, flags, crc, compressedSize, size, compressType, offset))
+        extra, comment = self.entryCleaner(info, name)
+        self.central.append((info, encoded, flags, crc, compressedSize, size, compressType, offset, extra, comment))
 
     def copy(self, info, name=None):
         """The entry's compressed bytes as they are, under its name or a new one."""
@@ -368,9 +424,8 @@ class BundleWriter:
 
     def finish(self):
         start = self.output.tell()
-        for info, encoded, flags, crc, compressedSize, size, compressType, offset in self.central:
+        for info, encoded, flags, crc, compressedSize, size, compressType, offset, extra, comment in self.central:
             time, date = _dosDateTime(info.date_time)
-            comment = info.comment or b""
             self.output.write(
                 _CENTRAL.pack(
                     0x02014B50,
@@ -384,7 +439,7 @@ class BundleWriter:
                     compressedSize,
                     size,
                     len(encoded),
-                    len(info.extra),
+                    len(extra),
                     len(comment),
                     0,
                     info.internal_attr,
@@ -392,7 +447,7 @@ class BundleWriter:
                     offset,
                 )
             )
-            self.output.write(encoded + info.extra + comment)
+            self.output.write(encoded + extra + comment)
         size = self.output.tell() - start
         comment = self.comment or b""
         count = len(self.central)
