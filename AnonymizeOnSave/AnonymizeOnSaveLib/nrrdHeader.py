@@ -2,13 +2,15 @@
 
 Since Slicer 5.10 the node attributes of each item of a volume or transform sequence are written as
 ``axis <n> item <index> <attribute>:=<value>`` lines; other ``key:=value`` lines are the node's own fields: segment
-names, IDs and tags (``Segment0_Name``), sequence index values, which are data (DATA Sites).
+names, IDs and tags (``Segment0_Name``), sequence index values, which are data (DATA Sites). Of the format's own
+fields, the ones that hold text a person chose are data too: ``labels`` and ``units`` (a sequence's index name and
+unit), ``content``, ``space units``, and comment lines; ``data file`` names a detached body (a file name).
 """
 
 import re
 
 from . import profile
-from .planner import ATTRIBUTE, DATA, Site
+from .planner import ATTRIBUTE, DATA, TEXT, Site
 from .policy import NO_PATIENT
 
 MAX_HEADER_BYTES = 1 << 20
@@ -55,6 +57,24 @@ class _LineHandle:
             self.header.lines[self.index] = self.header.lines[self.index].partition(":=")[0] + ":=" + escape(value)
 
 
+class _FieldHandle:
+    """The text of a field line after its prefix ("labels: ", "# ")."""
+
+    __slots__ = ("header", "index", "prefix")
+
+    def __init__(self, header, index, prefix):
+        self.header, self.index, self.prefix = header, index, prefix
+
+    def read(self):
+        return self.header.lines[self.index][len(self.prefix) :]
+
+    def write(self, value):
+        self.header.lines[self.index] = self.prefix + " ".join((value or "").splitlines())
+
+
+_TEXT_FIELD = re.compile(r"(labels|units|content|space units|data file|datafile): ?|# ?")
+
+
 def unescape(value):
     """A key/value pair's value as it was typed: NRRD (teem) writes a line break as "\\n" and a backslash as "\\\\";
     any other backslash stays as written."""
@@ -85,6 +105,17 @@ class NrrdHeader:
     def sites(self, place="", context=NO_PATIENT):
         sites = []
         for index, line in enumerate(self.lines):
+            field = _TEXT_FIELD.match(line) if line is not None and ":=" not in line else None
+            if field and line[field.end() :]:
+                handle, where = (
+                    _FieldHandle(self, index, field.group(0)),
+                    f"{place}header field {field.group(1) or '#'}",
+                )
+                if field.group(1) in ("data file", "datafile"):
+                    sites.append(Site(TEXT, profile.FILE_NAMES, handle.read(), where, context, handle))
+                else:
+                    sites.append(Site(DATA, profile.DATA_TEXT, handle.read(), where, context, handle))
+                continue
             if line is None or ":=" not in line or line.startswith("#"):
                 continue
             key, _, written = line.partition(":=")

@@ -1,13 +1,13 @@
 """Scan and clean scene files that were already saved or shared, with the standard library only.
 
 Formats: .mrml; .mrb bundles (zip), including nested bundles such as .seq.mrb; directory bundles; the headers
-of .nrrd/.seq.nrrd files; and, inside a bundle, the data files people type into (dataFiles.py: markups, tables,
-colour tables, text, models and closed-surface segmentations in VTK formats, SQLite tables). Every scene,
-header, data file and nested bundle of a file is planned at once with the same policy and planner as a live save,
-so pseudonyms agree everywhere and a cleaned plain save matches an anonymized one. Scanning is a dry run of
-cleaning: a value is PHI when cleaning would change it. Voxel data is never read: it is copied byte for byte (zip
-entries without recompressing). Output goes to a temporary name and is renamed into place, so a failure leaves no
-partial output.
+of .nrrd/.seq.nrrd and MetaImage (.mha/.seq.mha) files; and, inside a bundle, the data files people type into
+(dataFiles.py: markups, tables, colour tables, text, models and closed-surface segmentations in VTK formats,
+SQLite tables). Every scene, header, data file and nested bundle of a file is planned at once with the same
+policy and planner as a live save, so pseudonyms agree everywhere and a cleaned plain save matches an anonymized
+one. Scanning is a dry run of cleaning: a value is PHI when cleaning would change it. Voxel data is never read:
+it is copied byte for byte (zip entries without recompressing). Output goes to a temporary name and is renamed
+into place, so a failure leaves no partial output.
 """
 
 import contextlib
@@ -22,7 +22,7 @@ from collections import namedtuple
 from . import profile
 from .dataFiles import DataFileError, isDataFile, readDataFile
 from .fileNames import replaceInFileName
-from .formats import FormatError
+from .formats import FormatError, metaImageHeader
 from .formats.rawBytes import rawText
 from .gcPause import cycleCollectionPaused
 from .mrmlText import MrmlDocument, MrmlSyntaxError
@@ -75,8 +75,8 @@ def _kind(name):
     lower = name.lower()
     if lower.endswith(".mrml"):
         return "mrml"
-    if lower.endswith((".nrrd", ".nhdr")):
-        return "nrrd"
+    if lower.endswith((".nrrd", ".nhdr", *metaImageHeader.SUFFIXES)):
+        return "header"
     if lower.endswith(".mrb"):
         return "bundle"
     return "data" if isDataFile(lower) else "other"
@@ -158,9 +158,8 @@ class _Plan:
             if kind == "mrml":
                 sites = self.documents[name].sites(place)
                 self.sites.extend(_withContext(sites, outerContext))
-            elif kind == "nrrd":
-                headerBytes, bodyOffset = splitHeader(self.members.readStart(name, MAX_HEADER_BYTES + 4))
-                header = NrrdHeader(headerBytes)
+            elif kind == "header":
+                header, headerBytes, bodyOffset = _readHeader(name, self.members.readStart)
                 self.headers[name] = (header, headerBytes, bodyOffset)
                 self.sites.extend(header.sites(place, context))
             elif kind == "data":
@@ -187,6 +186,15 @@ class _Plan:
         """member name -> its name without PHI, for the members whose name holds some."""
         renamed = {name: replaceInFileName(matcher, name) for name in self.members.names()}
         return {name: new for name, new in renamed.items() if new != name}
+
+
+def _readHeader(name, readStart):
+    """(header surface, its bytes, offset of the body) of a NRRD or MetaImage file."""
+    if name.lower().endswith(metaImageHeader.SUFFIXES):
+        headerBytes, bodyOffset = metaImageHeader.splitHeader(readStart(name, metaImageHeader.MAX_HEADER_BYTES))
+        return metaImageHeader.MetaImageHeader(headerBytes), headerBytes, bodyOffset
+    headerBytes, bodyOffset = splitHeader(readStart(name, MAX_HEADER_BYTES + 4))
+    return NrrdHeader(headerBytes), headerBytes, bodyOffset
 
 
 def _withContext(sites, context):
@@ -229,7 +237,7 @@ def _open(path, dataFile=False):
             except BaseException:
                 stream.close()
                 raise
-        elif kind in ("mrml", "nrrd") or (kind == "data" and dataFile):
+        elif kind in ("mrml", "header") or (kind == "data" and dataFile):
             folder, name = os.path.split(os.path.abspath(path))
             plan = _Plan(_SingleFile(folder, name), "")
         else:
@@ -325,10 +333,10 @@ def _knownValueFindings(plan, matcher, found, path):
         if matcher.contains(document.render()):
             findings.append(Finding(path, found.replace(f"{plan.prefix}{name}"), "knownValue"))
     for name, (header, _, _) in plan.headers.items():
-        if matcher.contains(header.render().decode("utf-8")):
+        if matcher.contains(header.render().decode("utf-8", "replace")):
             findings.append(Finding(path, found.replace(f"{plan.prefix}{name}"), "knownValue"))
     for name, surface in plan.dataFiles.items():
-        if matcher.contains(surface.render().decode("utf-8")):
+        if matcher.contains(surface.searchedText()):
             findings.append(Finding(path, found.replace(f"{plan.prefix}{name}"), "knownValue"))
     for nested in plan.nested.values():
         findings += _knownValueFindings(nested, matcher, found, path)

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from .dataFiles import DataFileError, isDataFile, readDataFile
 from .fileNames import decodeFileName, holdsValue, replaceInFileName
-from .formats import FormatError
+from .formats import FormatError, metaImageHeader
 from .formats.imageHeaders import headerText
 from .formats.rawBytes import rawText
 from .mrmlText import MrmlDocument, MrmlSyntaxError, xmlDecode
@@ -36,7 +36,7 @@ TEXT_SUFFIXES = (
     *(".mrml", ".json", ".txt", ".tsv", ".csv", ".xml", ".ctbl", ".fcsv", ".acsv", ".html", ".md", ".tfm", ".obj"),
     *(".mtl", ".lut", ".glsl", ".vtkjs", ".py", ".ini"),
 )
-_DATA_HOLDERS = (".mrml", ".nrrd", ".nhdr")  # files with values typed into data among others
+_DATA_HOLDERS = (".mrml", ".nrrd", ".nhdr", ".mha", ".mhd")  # files with values typed into data among others
 _XML_NAMES = re.compile(r"</?[\w.:-]+|[\w.:-]+(?=\s*=\s*[\"'])")
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _BACKSLASH_ESCAPE = re.compile(r"\\(.)", re.S)  # pairs, left to right: an escaped backslash then "n" is no break
@@ -74,7 +74,12 @@ def _withoutData(name, text):
     """The text with every value typed into data blanked (a scene file or a NRRD header), or None when the text
     cannot be read as one."""
     try:
-        surface = MrmlDocument(text) if name.lower().endswith(".mrml") else NrrdHeader(text.encode("utf-8"))
+        if name.lower().endswith(".mrml"):
+            surface = MrmlDocument(text)
+        elif name.lower().endswith(metaImageHeader.SUFFIXES):
+            surface = metaImageHeader.MetaImageHeader(text.encode("utf-8"))
+        else:
+            surface = NrrdHeader(text.encode("utf-8"))
     except (MrmlSyntaxError, NrrdHeaderError):
         return None
     for site in surface.sites():
