@@ -1,7 +1,9 @@
 """A scene with a patient's values typed into the data Slicer writes in binary formats, built with slicer-core as
 Slicer builds it: a closed-surface segmentation (the source representation a segmentation made in the Segment
 Editor's surface tools or converted from an RTSTRUCT has; vtkMRMLSegmentationStorageNode writes it as a .seg.vtm
-with one .vtp per segment, segment name, ID and tags in String arrays of field data), compressed and not; models
+with one .vtp per segment, segment name, ID and tags in String arrays of field data), compressed and not, also
+inside a sequence (a .seq.mrb nested in the bundle), and the planar contours SlicerRT's RTSTRUCT plugin makes
+(source representation "Planar contour", written the same way); models
 with string arrays (field data named after the patient, point labels) written as legacy .vtk (Slicer's default,
 binary) and ASCII, and as .vtp; a table stored in SQLite (vtkMRMLTableSQLiteStorageNode); and a model whose name
 is long enough for ClampFileName to cut the patient's name in its file name."""
@@ -45,6 +47,34 @@ def _closedSurfaceSegmentation(scene, name, compressed):
     storage.SetUseCompression(compressed)
     node.SetAndObserveStorageNodeID(storage.GetID())
     return node
+
+
+def _segmentationSequence(scene):
+    """A sequence of closed-surface segmentations: vtkMRMLSequenceStorageNode writes it as a nested .seq.mrb."""
+    sequence = scene.AddNewNodeByClass("vtkMRMLSequenceNode", "Segments over time")
+    for frame in range(2):
+        node = _closedSurfaceSegmentation(scene, f"frame {frame}", compressed=True)
+        sequence.SetDataNodeAtValue(node, str(frame))
+        scene.RemoveNode(node)
+
+
+def _planarContours(scene):
+    """As SlicerRT's DICOM RT structure set plugin loads a structure: planar contour polylines per segment."""
+    node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "RTSTRUCT contours")
+    segmentation = node.GetSegmentation()
+    segmentation.SetSourceRepresentationName("Planar contour")
+    contour = vtk.vtkPolyData()
+    points = vtk.vtkPoints()
+    for index in range(4):
+        points.InsertNextPoint(index, index % 2, 0)
+    contour.SetPoints(points)
+    lines = vtk.vtkCellArray()
+    lines.InsertNextCell(4, [0, 1, 2, 3])
+    contour.SetLines(lines)
+    segment = slicer.vtkSegment()
+    segment.SetName(f"GTV {FAMILY}")
+    segment.AddRepresentation("Planar contour", contour)
+    segmentation.AddSegment(segment, "GTV")
 
 
 def _model(scene, name, extension=None, compressed=True):
@@ -96,6 +126,8 @@ def buildBinaryDataScene():
     loadScalarVolume(scene, hospitalDatasets()[0], (True, False, False, True))
     _closedSurfaceSegmentation(scene, "Surfaces", compressed=True)
     _closedSurfaceSegmentation(scene, "Surfaces uncompressed", compressed=False)
+    _segmentationSequence(scene)
+    _planarContours(scene)
     _model(scene, "Surface")
     _model(scene, "Surface ascii", compressed=False)
     _model(scene, "Surface xml", extension="vtp")

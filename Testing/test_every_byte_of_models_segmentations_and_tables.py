@@ -21,7 +21,16 @@ from AnonymizeOnSaveLib.verify import VerificationError, verifyOutput
 FORMATS = ["scene.mrb", "bundle"]
 POLICY = Policy(key="binary-data-key")
 # Where the plain save holds the values: each reader's format, so the checks below are not vacuous.
-PLAIN_PLACES = (".seg_0.vtp", "Surface.vtk", "Surface ascii.vtk", "Surface xml.vtp", ".sqlite3", "_I119.vtk (name)")
+PLAIN_PLACES = (
+    ".seg_0.vtp",
+    ".seq.mrb!",
+    "RTSTRUCT contours.seg_0.vtp",
+    "Surface.vtk",
+    "Surface ascii.vtk",
+    "Surface xml.vtp",
+    ".sqlite3",
+    "_I119.vtk (name)",
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """make bench: what an anonymized save costs on top of a plain one, measured side by side.
 
-Scenarios: a realistic scene (the DICOM sample plus three 256x256x100 volumes) saved as .mrb, and subject
+Scenarios: a realistic scene (the DICOM sample, three 256x256x100 volumes, a closed-surface segmentation of five
+structures, markups and a model) saved as .mrb, and subject
 hierarchies of 1k, 10k and 30k DICOM items (patients, studies, series with the ~12 attributes a DICOM load gives
 each) saved as .mrml, where the hierarchy is all there is to write. Plain and anonymized saves are interleaved and
 their order alternates run by run; each figure is the median of the runs, with the spread (min-max). Also printed:
@@ -49,6 +50,33 @@ def addVolumes(sample, count=3, shape=(100, 256, 256)):
         sh.SetItemUID(item, "DICOM", f"1.2.826.0.1.3680043.9.{index}")
         sh.SetItemAttribute(item, "DICOM.SeriesDescription", "bench series")
     return sample.scene
+
+
+def addSharedData(scene):
+    """What a shared case holds besides its volumes: a closed-surface segmentation of five structures, markups and
+    a model, each of a realistic size (about 40k points per surface), so the check reads VTK files to their end."""
+    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "Structures")
+    segmentation.GetSegmentation().SetSourceRepresentationName("Closed surface")
+    for index in range(5):
+        segment = slicer.vtkSegment()
+        segment.SetName(f"structure {index}")
+        segment.AddRepresentation("Closed surface", _surface(200, index * 10))
+        segmentation.GetSegmentation().AddSegment(segment, f"structure_{index}")
+    points = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "Findings")
+    for index in range(20):
+        points.AddControlPoint(index, index, index, f"finding {index}")
+    model = scene.AddNewNodeByClass("vtkMRMLModelNode", "Skin surface")
+    model.SetAndObservePolyData(_surface(300, 0))
+    return scene
+
+
+def _surface(resolution, offset):
+    source = vtk.vtkSphereSource()
+    source.SetThetaResolution(resolution)
+    source.SetPhiResolution(resolution)
+    source.SetRadius(40 + offset)
+    source.Update()
+    return source.GetOutput()
 
 
 def _attributes(sh, item, values):
@@ -256,6 +284,10 @@ def report(title, runs, phases, events, floor=None, first=None):
     return (anonymized - plain) / plain, phase["verify"] / plain
 
 
+def _missed(value, target):
+    return "" if value <= target else "  MISSED"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=6)
@@ -263,8 +295,9 @@ def main():
     arguments = parser.parse_args()
     print("median (min-max) of", arguments.repeats, "interleaved runs, order alternating")
     _, verifyShare = report(
-        "Realistic: DICOM sample + 3 volumes 256x256x100, .mrb (target: verification at most 10%)",
-        *measure(addVolumes(buildSampleScene()), "scene.mrb", arguments.repeats),
+        "Realistic: DICOM sample + 3 volumes 256x256x100, a closed-surface segmentation, markups, a model, .mrb"
+        " (target: verification at most 10%)",
+        *measure(addSharedData(addVolumes(buildSampleScene())), "scene.mrb", arguments.repeats),
     )
     extra = {}
     for size in arguments.sizes:
@@ -277,9 +310,11 @@ def main():
             first=firstSave(scene, "scene.mrml"),
         )
     print("\nTargets:")
-    print(f"  verification on the realistic scene: {verifyShare * 100:.1f} % (target <= 10 %)")
+    print(
+        f"  verification on the realistic scene: {verifyShare * 100:.1f} % (target <= 10 %){_missed(verifyShare, 0.10)}"
+    )
     if 10000 in extra:
-        print(f"  extra cost at 10k items: {extra[10000]:.2f} x (target <= 5 x)")
+        print(f"  extra cost at 10k items: {extra[10000]:.2f} x (target <= 5 x){_missed(extra[10000], 5)}")
     return 0
 
 

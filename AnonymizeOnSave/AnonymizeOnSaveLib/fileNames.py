@@ -53,9 +53,20 @@ def _pieces(name):
     return pieces
 
 
+_ESCAPE_RUN = re.compile(r"(?:%ff[89a-f][0-9a-f])+|%([1-7][0-9a-f])", re.IGNORECASE)
+
+
+def _decodedRun(match):
+    if match.group(1):
+        return chr(int(match.group(1), 16))
+    run = match.group(0)
+    return bytes(int(run[index + 3 : index + 5], 16) for index in range(0, len(run), 5)).decode("utf-8", "replace")
+
+
 def decodeFileName(name):
-    """name with Slicer's escapes decoded ("M%ffc3%ffbcller" -> "Müller")."""
-    return "".join(character for character, _ in _pieces(name)) if "%" in name else name
+    """name with Slicer's escapes decoded ("M%ffc3%ffbcller" -> "Müller"); a character cut in two reads as U+FFFD,
+    a separator. (A run of escapes at a time: scene files are long, and most of their "%" are not escapes.)"""
+    return _ESCAPE_RUN.sub(_decodedRun, name) if "%" in name else name
 
 
 def _clampedPrefix(name):

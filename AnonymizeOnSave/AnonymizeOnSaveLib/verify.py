@@ -124,12 +124,13 @@ class _Search:
         if self.matcher.contains(_readable(name)) or holdsValue(self.matcher, name):
             self.places.append(self.shown(place) + " (name)")
 
-    def content(self, place, name, readStart, readAll):
-        """readStart(size): the first size bytes; readAll(): the whole content."""
+    def content(self, place, name, readStart, readAll, stream=None):
+        """readStart(size): the first size bytes; readAll(): the whole content; stream: the file itself, seekable
+        (a bundle on disk is read where it is, not copied into memory)."""
         lower = name.lower()
         try:
             if readStart(4) == b"PK\x03\x04":
-                self.bundle(place, io.BytesIO(readAll()))
+                self.bundle(place, stream or io.BytesIO(readAll()))
             elif lower.endswith(TEXT_SUFFIXES):
                 self.text(place, readAll().decode("utf-8", "replace"), lower.endswith((".mrml", ".xml")), lower)
             elif isDataFile(lower):
@@ -182,7 +183,7 @@ class _Search:
                 stream.seek(0)
                 return stream.read(size)
 
-            self.content(shown, os.path.basename(path), readStart, readStart)
+            self.content(shown, os.path.basename(path), readStart, readStart, stream)
 
 
 def search(path, knownValues, matcher=None):
