@@ -206,3 +206,24 @@ def test_the_thumbnail_of_an_anonymized_save_shows_nothing(rig, tmp_path, sceneF
             rig.scene.GetNthNodeByClass(index, "vtkMRMLStorableNode").StorableModified()  # every row checked again
         pixels = _pixels(_thumbnail(rig, name, tmp_path))
         assert (len(pixels) == 1) == tick
+
+
+@pytest.mark.parametrize("bundle", [False, True], ids=["mrml and data files side by side", "mrb"])
+def test_a_ticked_save_cleans_models_segmentations_and_tables_in_every_byte(rig, bundle):
+    """The third format for the binary data: a .mrml whose rows write closed-surface segmentations, models and an
+    SQLite table beside it, each through its own storage node (slicer-core's writers), then the check."""
+    from binaryDataScene import VALUES, _closedSurfaceSegmentation, _model, _planarContours, _sqliteTable
+    from hospitalScenes import hospitalDatasets, leaks, loadScalarVolume
+
+    loadScalarVolume(rig.scene, hospitalDatasets()[0], (True, False, False, True))
+    _closedSurfaceSegmentation(rig.scene, "Surfaces", compressed=True)
+    _planarContours(rig.scene)
+    _model(rig.scene, "Surface")
+    _model(rig.scene, "Surface xml", extension="vtp")
+    _sqliteTable(rig.scene)
+    assert rig.saveThroughDialog(bundle=bundle)
+    written = {name for _, _, names in os.walk(rig.folder) for name in names}
+    if not bundle:
+        assert {"Surface.vtk", "Surface xml.vtp", "Surfaces.seg.vtm"} <= written
+        assert any(name.endswith(".sqlite3") for name in written)
+    assert leaks(str(rig.folder), VALUES) == []

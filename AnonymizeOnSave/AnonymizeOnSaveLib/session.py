@@ -21,7 +21,7 @@ from .gcPause import cycleCollectionPaused
 from .planner import PlannedChanges, planChanges, textMatcherFor
 from .policy import defaultPolicy
 from .report import Report
-from .verify import verifyOutput
+from .verify import companionPaths, verifyOutput
 
 MRML, MRB, DIRECTORY = "mrml", "mrb", "directory"
 
@@ -147,13 +147,16 @@ class AnonymizationSession:
         if path in self.verified or not os.path.lexists(path):
             return []
         self.verified.add(path)
+        found = []
+        for companion in companionPaths(path):  # written with it, reported as one file: a .seg.vtm's folder
+            found += self.verify(companion)
         result = verifyOutput(path, self.knownValues(), self.policy, self.matcher())
         self.report.verifications.append(result)
         if result.data:
             logging.info(
                 "Values typed into data were replaced in %d place(s), first: %s", len(result.data), result.data[0]
             )
-        return result.found
+        return found + result.found
 
     @cycleCollectionPaused
     def restore(self):

@@ -186,6 +186,16 @@ class _Search:
             self.content(shown, os.path.basename(path), readStart, readStart, stream)
 
 
+def companionPaths(path):
+    """The files a writer puts beside path and reports as path alone: a multiblock .vtm (a closed-surface
+    segmentation's .seg.vtm) writes its blocks into the folder named like it without the extension."""
+    if path.lower().endswith(".vtm"):
+        folder = path[: -len(".vtm")]
+        if os.path.isdir(folder):
+            return [folder]
+    return []
+
+
 def search(path, knownValues, matcher=None):
     """Search path (a file or a folder, its own name included) for knownValues (matcher: a PhiTextMatcher for them
     already built); returns a Verification."""
