@@ -10,7 +10,7 @@ import slicer
 from dicomScenes import LiveState, addSingletonParameterNode, buildSampleScene, leakScan
 
 from AnonymizeOnSaveLib import Policy, profile, saveScene, session
-from AnonymizeOnSaveLib.verify import findValues
+from AnonymizeOnSaveLib.verify import findValues, search
 
 POLICY = Policy(key="verify-key")
 FORMATS = ["scene.mrml", "scene.mrb", "bundle"]
@@ -131,3 +131,13 @@ def test_a_save_bracketed_by_someone_else_is_verified_at_its_scene_url(tmp_path,
         hook.remove()
     assert hook.lastError is None and hook.lastReport.verifications
     assert leakScan(target, sample.phiValues) == []
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1", "utf-16", "utf-16-be"])
+def test_a_text_file_is_searched_in_the_encoding_it_was_written_in(tmp_path, encoding):
+    """A report a script wrote beside the scene, in whatever encoding its platform chose."""
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    (folder / "report.txt").write_bytes("Patient Müller José".encode(encoding))
+    result = search(str(folder), [("Müller^José", "ANON^X", "names")])
+    assert result.found or result.data

@@ -70,6 +70,16 @@ def _readable(text, isXml=False, escaped=False):
     return unquote(decodeFileName(decodeFileName(text))) if "%" in text else text
 
 
+def _textOf(data):
+    """A text file's text as whoever wrote it encoded it: UTF-8, else Latin-1; with the UTF-16 runs in it too
+    when it holds NUL bytes (a file written as UTF-16 reads as nothing in UTF-8)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    return text + "\n" + rawText(data) if b"\0" in data else text
+
+
 def _withoutData(name, text):
     """The text with every value typed into data blanked (a scene file or a NRRD header), or None when the text
     cannot be read as one."""
@@ -132,7 +142,7 @@ class _Search:
             if readStart(4) == b"PK\x03\x04":
                 self.bundle(place, stream or io.BytesIO(readAll()))
             elif lower.endswith(TEXT_SUFFIXES):
-                self.text(place, readAll().decode("utf-8", "replace"), lower.endswith((".mrml", ".xml")), lower)
+                self.text(place, _textOf(readAll()), lower.endswith((".mrml", ".xml")), lower)
             elif isDataFile(lower):
                 self.text(place, readDataFile(name, readAll()).searchedText(), name=lower)
             else:
