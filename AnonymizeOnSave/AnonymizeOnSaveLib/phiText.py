@@ -20,9 +20,9 @@ Values shorter than MIN_CHARACTERS letters and digits (2 CJK characters) are not
 import functools
 import itertools
 import re
-import unicodedata
 
 from . import profile
+from .textTokens import CJK, fineCandidates, fineSpans, fold, isGlued, normalized, spans, tokens
 
 MIN_CHARACTERS = 4
 MIN_FAMILY_NAME = 2
@@ -41,46 +41,42 @@ STAND_INS = {
 }
 DEFAULT_STAND_IN = "[removed]"
 
-_CJK = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[^\W_]|[\u0300-\u036f])+")
-_ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+")  # the same tokens in ASCII text, found several times faster
-_IS_CJK = re.compile(rf"[{_CJK}]")
+_IS_CJK = re.compile(rf"[{CJK}]")
 _LETTERS_OR_DIGITS = re.compile(r"[0-9]+|[^0-9]+")
 _DOTTED_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)*")
-_STAR = "(star)"  # how DICOMScalarVolumePlugin.cleanNodeName writes a "*" into a node name: a separator
-_UNDECOMPOSED = str.maketrans({"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "đ": "d", "Đ": "d"})
-_UNDECOMPOSED.update(str.maketrans({"ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ı": "i"}))
-PARTICLES = frozenset(
-    "van von der den de del della di da du la le las los dos das do ten ter bin ben ibn al el abu st saint mac".split()
-)
+_PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{5,}[0-9]")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+MIN_JOINED_ID = 6  # an ID at least this long is also found written with separators added ("4071-8253")
+_PARTICLES = "van von der den de del della di da du la le las los dos das do ten ter bin ben ibn al el abu st saint mac"
+PARTICLES = frozenset(map(fold, _PARTICLES.split()))
 # Words Slicer itself writes into every scene (view, layout and hierarchy level names, node kinds): a family or given
 # name that is one of them identifies no one alone, and matching it would rename Slicer's own views.
 SLICER_WORDS = frozenset(
-    """red green yellow orange view views slice scene patient study series folder subject hierarchy selection
+    map(
+        fold,
+        """red green yellow orange view views slice scene patient study series folder subject hierarchy selection
     interaction crosshair layout default camera color colour model volume segment segmentation table text markups
-    transform sequence browser display storage node label axial sagittal coronal grey gray white black none""".split()
+    transform sequence browser display storage node label axial sagittal coronal grey gray white black none""".split(),
+    )
 )
-_MONTHS = (
-    "january february march april may june july august september october november december".split(),
-    "jan feb mar apr may jun jul aug sep oct nov dec".split(),
-)
-
-
-def fold(token):
-    """A token without case or accents ("Müller" -> "muller", "ß" -> "ss")."""
-    if token.isascii():
-        return token.lower()
-    decomposed = unicodedata.normalize("NFKD", token.translate(_UNDECOMPOSED))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def tokens(text):
-    """The folded tokens of a text."""
-    if _STAR in text:
-        text = text.replace(_STAR, " ")
-    if text.isascii():
-        return _ASCII_TOKEN.findall(text.lower())
-    return [fold(token) for token in _TOKEN.findall(text)]
+# Month names as people write them in the major European languages (folded), full and abbreviated.
+_MONTH_NAMES = """january february march april may june july august september october november december
+jan feb mar apr may jun jul aug sep oct nov dec
+januar februar marz april mai juni juli august september oktober november dezember
+jan feb mrz apr mai jun jul aug sept okt nov dez
+janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre
+janv fevr mars avr mai juin juil aout sept oct nov dec
+enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre
+ene feb mar abr may jun jul ago set oct nov dic
+gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre
+gen feb mar apr mag giu lug ago set ott nov dic
+januari februari maart april mei juni juli augustus september oktober november december
+jan feb mrt apr mei jun jul aug sep okt nov dec
+janeiro fevereiro marco abril maio junho julho agosto setembro outubro novembro dezembro
+jan fev mar abr mai jun jul ago set out nov dez
+januar februar marts april maj juni juli august september oktober november december
+januari februari mars april maj juni juli augusti september oktober november december"""
+_MONTHS = [sorted({fold(line.split()[month]) for line in _MONTH_NAMES.splitlines()}) for month in range(12)]
 
 
 def _isCjk(key):
@@ -131,17 +127,28 @@ def _dateKeys(value):
     digits = "".join(tokens(value))
     if not re.fullmatch(r"[0-9]{8}", digits):
         return [tuple(tokens(value))]
-    year, month, day = digits[:4], digits[4:6], digits[6:]
-    if not ("01" <= month <= "12" and "01" <= day <= "31"):
+    year, month, day = _dateParts(digits)
+    if year is None:
         return [(digits,)]
-    keys = [(digits,), (day + month + year,), (month + day + year,)]
+    keys = [(digits,), (year + month + day,), (day + month + year,), (month + day + year,)]
     for m, d in {(month, day), (month.lstrip("0"), day.lstrip("0"))}:
         keys += [(year, m, d), (d, m, year), (m, d, year)]
-    for names in _MONTHS:
-        name = names[int(month) - 1]
+    for name in _MONTHS[int(month) - 1]:
         for d in {day, day.lstrip("0")}:
             keys += [(d, name, year), (name, d, year), (d + name + year,), (year, name, d)]
     return keys
+
+
+def _dateParts(digits):
+    """(year, month, day) of a DA value; also of one stored day-first or month-first against the format (DDMMYYYY,
+    MMDDYYYY) when it cannot be read as YYYYMMDD. (None, None, None) when it is no date."""
+    for year, month, day in ((digits[:4], digits[4:6], digits[6:]), (digits[4:], digits[2:4], digits[:2])):
+        if "1800" <= year <= "2199" and "01" <= month <= "12" and "01" <= day <= "31":
+            return year, month, day
+    year, month, day = digits[4:], digits[:2], digits[2:4]
+    if "1800" <= year <= "2199" and "01" <= month <= "12" and "01" <= day <= "31":
+        return year, month, day
+    return None, None, None
 
 
 def _timeKeys(value):
@@ -158,7 +165,23 @@ def _timeKeys(value):
 
 
 def valueKeys(value, category):
-    """The token runs under which a value of this category may be written."""
+    """The token runs under which a value of this category may be written: also with every non-ASCII letter dropped,
+    as Slicer's Save dialog writes file names ("Mller" for "Müller"), and, of a comment or other free text, each phone
+    number and e-mail address in it alone."""
+    keys = _keys(value, category)
+    if not value.isascii():
+        dropped = "".join(character for character in value if character.isascii())
+        if any(character.isalnum() for character in dropped):
+            keys += [key for key in _keys(dropped, category) if key not in keys]
+    if category not in profile.PERSON_NAME_CATEGORIES and category not in (profile.DATES, profile.TIMES):
+        for fragment in _PHONE.findall(value) + _EMAIL.findall(value):
+            parts = tuple(tokens(fragment))
+            if parts != tuple(tokens(value)):
+                keys += [key for key in _joined(parts) if _longEnough(key)]
+    return keys
+
+
+def _keys(value, category):
     solo = []
     if category in profile.PERSON_NAME_CATEGORIES:
         keys, solo = _personNameKeys(value)
@@ -193,6 +216,8 @@ class PhiTextMatcher:
         """pairs: iterable of (original, replacement, category); an empty replacement gets its category's stand-in."""
         self._replacements = {}  # key (tuple of folded tokens) -> replacement text
         self._anchors = {}  # the key's rarest-looking token -> [(key, index of that token in the key)]
+        self._joinable = set()  # long IDs, also found written across several tokens
+        self._joinPrefixes = set()  # every proper prefix of a joinable ID
         self._seen = set()
         self.add(pairs)
 
@@ -207,71 +232,101 @@ class PhiTextMatcher:
                     self._replacements[key] = replacement or STAND_INS.get(category, DEFAULT_STAND_IN)
                     anchor = 0 if len(key) == 1 else key.index(max(key, key=_rarity))
                     self._anchors.setdefault(key[anchor], []).append((key, anchor))
+                    if category == profile.IDENTIFIERS and len(key) == 1 and len(key[0]) >= MIN_JOINED_ID:
+                        self._joinable.add(key[0])
+                        self._joinPrefixes.update(key[0][:length] for length in range(1, len(key[0])))
         self._anchorSet = frozenset(self._anchors)
 
     def __bool__(self):
         return bool(self._replacements)
 
     def _matches(self, folded):
-        """(first token, end token, key) of every known value in a list of folded tokens."""
-        present = self._anchorSet.intersection(folded)
-        if not present:
-            return []
+        """(first token, end token, key) of every known value in a list of folded tokens, a long ID written across
+        several of them included."""
         found = []
-        for index, token in enumerate(folded):
+        present = self._anchorSet.intersection(folded)
+        for index, token in enumerate(folded) if present else ():
             if token in present:
                 for key, anchor in self._anchors[token]:
                     start = index - anchor
                     if start >= 0 and tuple(folded[start : start + len(key)]) == key:
                         found.append((start, start + len(key), key))
+        if self._joinable:
+            found += self._joinedMatches(folded)
         return found
 
+    def _joinedMatches(self, folded):
+        found, prefixes = [], self._joinPrefixes
+        for start, token in enumerate(folded):
+            joined, end = token, start + 1
+            while joined in prefixes and end < len(folded):
+                joined += folded[end]
+                end += 1
+                if joined in self._joinable:
+                    found.append((start, end, (joined,)))
+        return found
+
+    def _found(self, text):
+        """(start, end, key) of every match in text, by character of the text, in the coarse and the fine cut."""
+        normal, origin = normalized(text)
+        coarse = spans(normal)
+        found = [
+            (coarse[start][0], coarse[end - 1][1], key)
+            for start, end, key in self._matches([fold(normal[a:b]) for a, b in coarse])
+        ]
+        if isGlued(normal) and self._mayMatchFine(normal):
+            fine = fineSpans(normal, coarse)
+            found += [
+                (fine[start][0], fine[end - 1][1], key) for start, end, key in self._matches([t for *_, t in fine])
+            ]
+        return [(origin[start], origin[end], key) for start, end, key in found] if origin else found
+
+    def _mayMatchFine(self, normal):
+        candidates = fineCandidates(normal)
+        if candidates is None:
+            return True
+        return not self._anchorSet.isdisjoint(candidates) or not self._joinPrefixes.isdisjoint(candidates)
+
     def contains(self, text):
-        return bool(text) and bool(self._anchorSet) and bool(self._matches(tokens(text)))
+        if not text or not self._anchorSet:
+            return False
+        return bool(self._matches(tokens(text))) or (isGlued(text) and bool(self._found(text)))
 
     def findKeys(self, text):
         """The distinct keys found in text (for messages: callers name places, never values)."""
-        return {key for _, _, key in self._matches(tokens(text))} if text else set()
+        return {key for _, _, key in self._found(text)} if text else set()
 
     def replacements(self, text):
         """(start, end, replacement) of every PHI value in text, by character, last first. Of overlapping matches
         the longest wins; a match spans from its first token's first character to its last token's last one."""
         if not text or not self._anchorSet:
             return []
-        tokenPattern = _ASCII_TOKEN if text.isascii() else _TOKEN
-        spans = [
-            (match.start(), match.end())
-            for match in tokenPattern.finditer(text)
-            if text[match.start() - 1 : match.end() + 1] != _STAR
-        ]
-        folded = [fold(text[start:end]) for start, end in spans]
-        chosen, taken = [], bytearray(len(folded))  # taken: the tokens a chosen match covers
-        for start, end, key in sorted(self._matches(folded), key=lambda m: (m[0] - m[1], m[0])):
+        found = self._found(text)
+        if not found:
+            return []
+        chosen, taken = [], bytearray(len(text) + 1)  # taken: the characters a chosen match covers
+        for start, end, key in sorted(found, key=lambda match: (match[0] - match[1], match[0])):
             if not any(taken[start:end]):
-                chosen.append((start, end, key))
+                chosen.append((start, end, self._replacements[key]))
                 taken[start:end] = b"\x01" * (end - start)
-        return [
-            (spans[start][0], spans[end - 1][1], self._replacements[key])
-            for start, end, key in sorted(chosen, reverse=True)
-        ]
+        return sorted(chosen, reverse=True)
 
     def truncatedTail(self, text):
         """(start, replacement) when text ends inside a known value, its last token cut short (Slicer cuts long
         file names: vtkMRMLStorageNode::ClampFileName): the earliest start of the tokens that begin a key with the
         cut token a proper prefix of the key's next one (at least MIN_TRUNCATED characters when it stands alone).
         None when the text ends at a separator or no key begins so."""
-        tokenPattern = _ASCII_TOKEN if text.isascii() else _TOKEN
-        spans = [match.span() for match in tokenPattern.finditer(text)]
-        if not spans or spans[-1][1] != len(text):
+        found = spans(text)
+        if not found or found[-1][1] != len(text):
             return None
-        folded = [fold(text[start:end]) for start, end in spans]
+        folded = [fold(text[start:end]) for start, end in found]
         last, best = folded[-1], None
         for key, replacement in self._replacements.items():
             for count in range(min(len(key), len(folded))):
                 cut = key[count]
                 if len(cut) > len(last) and cut.startswith(last) and (count or len(last) >= MIN_TRUNCATED):
                     if tuple(folded[len(folded) - 1 - count : -1]) == key[:count]:
-                        start = spans[len(spans) - 1 - count][0]
+                        start = found[len(found) - 1 - count][0]
                         best = min(best or (start, replacement), (start, replacement))
         return best
 

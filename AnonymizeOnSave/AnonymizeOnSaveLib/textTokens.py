@@ -1,0 +1,144 @@
+"""How text is cut into tokens for matching, as people and software write it.
+
+A token is a run of letters and digits in any script (every CJK or Hangul character a token of its own), folded:
+case and accents dropped ("JOSÉ", "José", "jose" are one token), letters with no decomposition transliterated
+(ø o, æ ae, ł l, ı i, ß ss), and the digraphs people type for umlauts and Nordic letters reduced the same way on
+both sides inside a word ("Mueller" and "Müller" are "muller", "Soerensen" and "Sørensen" "sorensen", "Aaberg"
+"aberg"; "Doe" stays "doe").
+Before cutting, HTML and XML character references are decoded ("M&uuml;ller") and invisible characters (soft
+hyphen, zero-width space and joiners, word joiner, byte-order mark) removed, keeping where each character came from.
+
+The fine cut splits what people and software glue together: case changes ("TinyPatientCT", "MullerCT"), letters
+and digits ("smith2024", "MRN40718253", "04T08"), a DICOM date-time into its date and time ("20240229134501"),
+ordinal suffixes ("4th", "1er"), and leading zeros ("0113619" in a UID arc written with one).
+"""
+
+import html
+import re
+import unicodedata
+
+CJK = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_TOKEN = re.compile(rf"[{CJK}]|(?:(?![{CJK}])[^\W_]|[\u0300-\u036f])+")
+_ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+")  # the same tokens in ASCII text, found several times faster
+_DIGRAPHS = re.compile(r"(?:a[ae]+|[ou]e+)(?=[a-z])")  # inside a word: "Doe" and "Rae" keep their e
+_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_NEEDS_NORMALIZING = re.compile(rf"&[#A-Za-z]|[{_INVISIBLE}]")
+_GLUED = re.compile(r"[a-z][A-Z]|[A-Za-z][0-9]|[0-9][A-Za-z]|[0-9]{10}|\.0[0-9]")
+_ORDINALS = frozenset(("st", "nd", "rd", "th", "er", "re", "e", "eme", "o", "a", "te", "ste"))
+STAR = "(star)"  # how DICOMScalarVolumePlugin.cleanNodeName writes a "*" into a node name: a separator
+_UNDECOMPOSED = str.maketrans({"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "đ": "d", "Đ": "d"})
+_UNDECOMPOSED.update(str.maketrans({"ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ı": "i"}))
+
+
+def _reduced(folded):
+    return _DIGRAPHS.sub(lambda match: match.group(0)[0], folded)
+
+
+def fold(token):
+    """A token without case or accents, transliterated ("Müller", "MUELLER" -> "muller"; "ß" -> "ss")."""
+    if token.isascii():
+        return _reduced(token.lower())
+    decomposed = unicodedata.normalize("NFKD", token.translate(_UNDECOMPOSED))
+    return _reduced("".join(c for c in decomposed if not unicodedata.combining(c) and c not in _INVISIBLE).casefold())
+
+
+def tokens(text):
+    """The folded tokens of a text (the coarse cut)."""
+    if STAR in text:
+        text = text.replace(STAR, " ")
+    if text.isascii() and "&" not in text:
+        return _ASCII_TOKEN.findall(_reduced(text.lower()))
+    text, _ = normalized(text)
+    return [fold(token) for token in _TOKEN.findall(text)]
+
+
+def normalized(text):
+    """(text with character references decoded and invisible characters removed, origin): origin[i] is where
+    character i of the new text starts in text, with one more entry for its end; None when nothing changed."""
+    if not _NEEDS_NORMALIZING.search(text):
+        return text, None
+    pieces, origin, position = [], [], 0
+    for match in re.finditer(rf"{_REFERENCE.pattern}|[{_INVISIBLE}]", text):
+        pieces.append(text[position : match.start()])
+        origin.extend(range(position, match.start()))
+        if match.group(0)[0] == "&":
+            decoded = html.unescape(match.group(0))
+            pieces.append(decoded)
+            origin.extend([match.start()] * len(decoded))
+        position = match.end()
+    pieces.append(text[position:])
+    origin.extend(range(position, len(text) + 1))
+    return "".join(pieces), origin
+
+
+def spans(text):
+    """(start, end) of every coarse token of an already normalized text."""
+    pattern = _ASCII_TOKEN if text.isascii() else _TOKEN
+    return [match.span() for match in pattern.finditer(text) if text[match.start() - 1 : match.end() + 1] != STAR]
+
+
+def isGlued(text):
+    """Whether the fine cut may find more than the coarse one."""
+    return _GLUED.search(text) is not None
+
+
+_ROUGH_FINE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_LEADING_ZEROS = re.compile(r"\b0+(?=[0-9])")
+_DATE_TIME = re.compile(r"(?<![0-9])([0-9]{8})[0-9]{4,13}(?![0-9])")
+
+
+def fineCandidates(text):
+    """A superset of the folded fine tokens of a normalized ASCII text, found without a Python loop over its tokens
+    (None for other text): when none is a token a matcher looks for, the fine cut cannot match."""
+    if not text.isascii():
+        return None  # letters of every script: no shortcut, make the fine cut
+    rough = " ".join(_ROUGH_FINE.findall(text))
+    candidates = set(_LEADING_ZEROS.sub("", _reduced(rough.lower())).split())
+    candidates.update(_DATE_TIME.findall(text))
+    return candidates
+
+
+def fineSpans(text, coarse):
+    """(start, end, folded) of every fine token of the coarse tokens (spans) of a normalized text."""
+    fine = []
+    for start, end in coarse:
+        pieces = _pieces(text, start, end)
+        for index, (pieceStart, pieceEnd) in enumerate(pieces):
+            piece = text[pieceStart:pieceEnd]
+            if not piece.isdigit():
+                fine.append((pieceStart, pieceEnd, fold(piece)))
+                continue
+            following = text[pieces[index + 1][0] : pieces[index + 1][1]] if index + 1 < len(pieces) else ""
+            if following.lower() in _ORDINALS:  # "4th", "1er": the number stays, its suffix goes
+                pieces[index + 1] = (pieceEnd, pieceEnd)
+            fine += _digits(pieceStart, pieceEnd, piece)
+    return [token for token in fine if token[2]]
+
+
+def _pieces(text, start, end):
+    """Where a token splits: between letters and digits, before an upper-case letter after a lower-case one, and
+    before the last of a run of capitals followed by a lower-case letter ("CTScan": CT, Scan)."""
+    cuts = [start]
+    for position in range(start + 1, end):
+        before, here = text[position - 1], text[position]
+        after = text[position + 1] if position + 1 < end else ""
+        if (
+            before.isdigit() != here.isdigit()
+            or (before.islower() and here.isupper())
+            or (before.isupper() and here.isupper() and after.islower())
+        ):
+            cuts.append(position)
+    cuts.append(end)
+    return [(cuts[index], cuts[index + 1]) for index in range(len(cuts) - 1)]
+
+
+def _digits(start, end, digits):
+    """A digit run as fine tokens: a date-time cut into its date and time; leading zeros dropped."""
+    if 12 <= len(digits) <= 21 and _isDate(digits[:8]):
+        return [(start, start + 8, digits[:8]), (start + 8, end, digits[8:].lstrip("0") or "0")]
+    return [(start, end, digits.lstrip("0") or "0")]
+
+
+def _isDate(digits):
+    return "1800" <= digits[:4] <= "2199" and "01" <= digits[4:6] <= "12" and "01" <= digits[6:8] <= "31"
