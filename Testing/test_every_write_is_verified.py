@@ -84,7 +84,8 @@ def test_a_value_that_cannot_be_cleaned_fails_the_save_and_removes_the_output(tm
     target = str(tmp_path / name)
     assert not saveScene(sample.scene, target, policy=POLICY)
     assert not os.path.exists(target) and os.listdir(tmp_path) == []
-    assert "was removed: patient data remained after cleaning at" in caplog.text
+    assert "was removed: patient data" in caplog.text
+    assert "remained after cleaning at" in caplog.text or "cannot clean it there" in caplog.text
     assert ".mrml" in caplog.text and "CompressedSamples" not in caplog.text
     assert before.differences() == [] and session.activeSession(sample.scene) is None
     assert "CompressedSamples" in notes.GetSingletonTag()

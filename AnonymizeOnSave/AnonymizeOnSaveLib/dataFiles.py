@@ -61,6 +61,9 @@ class _SpanText:
         """All the text of the file, as the check after a save searches it."""
         return self.text
 
+    def uncleanableText(self):
+        return ""
+
     @property
     def changed(self):
         return any(new != self.values[index][2] for index, new in self.newValues.items())
@@ -151,7 +154,7 @@ _KINDS = (
     ((".tsv",), lambda data: DelimitedText(data, "\t")),
     ((".csv", ".fcsv", ".acsv"), lambda data: DelimitedText(data, ",")),
     ((".ctbl",), lambda data: DelimitedText(data, " ")),
-    ((".txt", ".xml", ".md", ".html"), PlainText),  # a text node writes .txt, .xml or .json
+    ((".txt", ".xml", ".md", ".html", ".tfm"), PlainText),  # a text node writes .txt, .xml or .json; ITK .tfm
     (vtkXml.SUFFIXES, vtkXml.VtkXmlFile),
     (legacyVtk.SUFFIXES, legacyVtk.LegacyVtkFile),
     (sqliteTables.SUFFIXES, sqliteTables.SqliteTables),

@@ -11,6 +11,7 @@ into place, so a failure leaves no partial output.
 """
 
 import contextlib
+import functools
 import io
 import os
 import posixpath
@@ -20,13 +21,14 @@ import tempfile
 from collections import namedtuple
 
 from . import profile
-from .dataFiles import DataFileError, isDataFile, readDataFile
+from .dataFiles import isDataFile, readDataFile
 from .fileNames import replaceInFileName
-from .formats import FormatError, metaImageHeader
+from .formats import metaImageHeader
 from .formats.rawBytes import rawText
 from .gcPause import cycleCollectionPaused
 from .mrmlText import MrmlDocument, MrmlSyntaxError
 from .nrrdHeader import MAX_HEADER_BYTES, NrrdHeader, NrrdHeaderError, splitHeader
+from .outputSearch import READ_ERRORS, fileText, search
 from .planner import planChanges
 from .policy import NO_PATIENT, defaultPolicy
 from .report import Report
@@ -143,6 +145,7 @@ class _Plan:
         self.headers = {}  # member name -> (NrrdHeader, original header bytes, body offset)
         self.dataFiles = {}  # member name -> its dataFiles surface
         self.nested = {}  # member name -> _Plan
+        self.searchedOnly = {}  # member name -> its text no Site holds (a value there cannot be cleaned)
         self.sites = []
 
     def collect(self, outerContext=NO_PATIENT):
@@ -165,6 +168,10 @@ class _Plan:
             elif kind == "data":
                 self.dataFiles[name] = readDataFile(name, self.members.read(name))
                 self.sites.extend(self.dataFiles[name].sites(place, context))
+                self.searchedOnly[name] = self.dataFiles[name].uncleanableText()
+            elif kind == "other":
+                readStart = functools.partial(self.members.readStart, name)
+                self.searchedOnly[name] = fileText(name, readStart, functools.partial(self.members.read, name))[1]
             elif kind == "bundle":
                 nested = _Plan(_ZipMembers(io.BytesIO(self.members.read(name))), f"{self.prefix}{name}!")
                 nested.collect(context)
@@ -262,7 +269,7 @@ def _close(plan):
 
 
 def _errors():
-    return (BundleError, DataFileError, FormatError, MrmlSyntaxError, NrrdHeaderError, UnicodeDecodeError, *ZIP_ERRORS)
+    return (BundleError, MrmlSyntaxError, NrrdHeaderError, *READ_ERRORS, *ZIP_ERRORS)
 
 
 def _message(error):
@@ -298,7 +305,7 @@ def scanPath(path, policy=None, matcher=None, progress=None):
             for change in changes
             if change.category != profile.MARKERS
         ]
-        findings += _renameFindings(plan, found, path)
+        findings += _renameFindings(plan, found, path) + _uncleanableFindings(plan, found, path)
         if matcher:
             findings += _knownValueFindings(plan, matcher, found, path)
         if progress:
@@ -308,6 +315,18 @@ def scanPath(path, policy=None, matcher=None, progress=None):
         raise SceneFileError(_message(error)) from None
     finally:
         _close(plan)
+
+
+def _uncleanableFindings(plan, matcher, path):
+    """Findings for values in text no Site holds (a file format with no reader, 8-bit arrays of a model...)."""
+    findings = [
+        Finding(path, f"{plan.prefix}{replaceInFileName(matcher, name)} (cannot be cleaned)", profile.FREE_TEXT)
+        for name, text in plan.searchedOnly.items()
+        if matcher.contains(text)
+    ]
+    for nested in plan.nested.values():
+        findings += _uncleanableFindings(nested, matcher, path)
+    return findings
 
 
 def _renameFindings(plan, matcher, path):
@@ -371,6 +390,7 @@ def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None, knownVal
                 _writeSingle(plan, matcher, temporary)
             else:
                 _writeDirectory(plan, matcher, temporary)
+            _checkWritten(temporary, target, changes.values, matcher)
     except _errors() as error:
         raise SceneFileError(_message(error)) from None
     finally:
@@ -380,8 +400,20 @@ def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None, knownVal
     return CleanResult(target, Report.fromChanges(changes))
 
 
+def _checkWritten(temporary, target, values, matcher):
+    """What cleaning wrote is searched in every byte; a value left where no Site reaches fails the clean (nothing
+    is written), naming the place."""
+    result = search(temporary, values, matcher)
+    remaining = result.found + result.data
+    if remaining:
+        shown = remaining[0].replace(os.path.basename(temporary), os.path.basename(target), 1)
+        raise SceneFileError(f"patient data would remain at {shown}: this tool cannot clean it there")
+
+
 def _temporaryName(target):
-    handle, path = tempfile.mkstemp(prefix=".anonymizeonsave-", suffix=".partial", dir=os.path.dirname(target))
+    """A new name beside target, with its extension (what is written there is read as what target will be)."""
+    suffix = ".partial" + os.path.splitext(target)[1]
+    handle, path = tempfile.mkstemp(prefix=".anonymizeonsave-", suffix=suffix, dir=os.path.dirname(target))
     os.close(handle)
     os.remove(path)
     return path

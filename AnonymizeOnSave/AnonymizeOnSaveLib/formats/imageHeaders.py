@@ -1,8 +1,9 @@
 """Image and mesh formats whose bodies are numbers: only their text is read (the check after a save searches it).
 
-NRRD and MetaImage headers to their end (MetaImage's ElementDataFile line included: it names the data file),
-NIfTI-1 and -2 headers with their extensions up to the voxel offset (inflating a .nii.gz no further), PLY headers,
-STL headers (an ASCII STL whole), PNG text chunks (tEXt, zTXt, iTXt) and any chunk that is not image data.
+NRRD and MetaImage headers to their end (MetaImage's ElementDataFile line included: it names the data file, or
+the list of them), NIfTI-1 and -2 headers with their extensions up to the voxel offset (inflating a .nii.gz no
+further), PLY headers, STL headers (an ASCII STL whole), PNG text chunks (tEXt, zTXt, iTXt) and any chunk that is
+not image data.
 Voxel bodies (NRRD, MetaImage .raw/.zraw, NIfTI), PNG image data (IDAT) and PLY/STL vertex lists hold numbers and
 are not inflated. A file that claims one of these formats and does not parse as it is a FormatError.
 """
@@ -10,6 +11,7 @@ are not inflated. A file that claims one of these formats and does not parse as 
 import struct
 import zlib
 
+from . import metaImageHeader
 from .rawBytes import rawText
 from .surface import FormatError
 
@@ -31,9 +33,7 @@ def _until(readStart, ends):
 
 
 def _metaImage(readStart):
-    header = _until(readStart, (b"ElementDataFile",))
-    line = readStart(len(header) + 4096)[len(header) :].split(b"\n", 1)[0]
-    return header + line
+    return metaImageHeader.splitHeader(readStart(metaImageHeader.MAX_HEADER_BYTES))[0]
 
 
 def _nifti(readStart, compressed):

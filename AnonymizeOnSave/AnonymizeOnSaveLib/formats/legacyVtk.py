@@ -1,7 +1,8 @@
 """Legacy VTK files (.vtk, Slicer's default model format; versions 4.2 and 5.1, ASCII and BINARY), read to the end
 as vtkDataReader reads them: the title line, every data set, cell, attribute and field section, array names and
 string arrays (percent-encoded lines in ASCII, length-prefixed in BINARY), METADATA blocks (component names and
-information). Numeric arrays are passed over by their declared size (binary) or count of numbers (ASCII). A
+information). 8-bit arrays are read and searched for text (not cleaned: a value there fails the save); wider
+numeric arrays are passed over by their declared size (binary) or count of numbers (ASCII). A
 keyword the reader does not know, or a file that ends inside a section, is a FormatError: never reported clean.
 """
 
@@ -9,6 +10,7 @@ import re
 import struct
 from urllib.parse import unquote_to_bytes
 
+from .rawBytes import rawText
 from .surface import FormatError, ValueSurface
 
 SUFFIXES = (".vtk",)
@@ -17,6 +19,7 @@ _SIZES = {
     "unsigned_long": 8, "long": 8, "float": 4, "double": 8, "vtkidtype": 4, "vtktypeint64": 8, "vtktypeuint64": 8,
 }  # fmt: skip
 _STRINGS = ("string", "utf8_string")
+_BYTES = ("char", "unsigned_char", "signed_char")
 _TOKEN = re.compile(rb"\S+")
 _SKIPPED = re.compile(rb"[ \t\r\n]*")
 _PLAIN = re.compile(rb"[!#-$&-~]")  # what vtkDataWriter::EncodeString writes as it is; the rest as %XX
@@ -53,7 +56,7 @@ def _lengthPrefix(size):
 class LegacyVtkFile(ValueSurface):
     def __init__(self, data):
         super().__init__()
-        self.data, self.position, self.spans, self.kinds, self.otherText = data, 0, {}, {}, []
+        self.data, self.position, self.spans, self.kinds = data, 0, {}, {}
         if not self._line().startswith(b"# vtk DataFile Version"):
             raise FormatError("not a legacy VTK file")
         version = self.data[22 : self.data.find(b"\n")].strip()
@@ -64,7 +67,7 @@ class LegacyVtkFile(ValueSurface):
         kind = self._line().strip().upper()
         if kind not in (b"ASCII", b"BINARY"):
             raise FormatError("a legacy VTK file is neither ASCII nor BINARY")
-        self.binary, self.count = kind == b"BINARY", 0
+        self.binary, self.count, self._fieldArrays = kind == b"BINARY", 0, 0
         while self._skipSpace():
             self._section()
 
@@ -96,7 +99,7 @@ class LegacyVtkFile(ValueSurface):
 
     def _name(self, word, place):
         text, start = word
-        index = self.add(_decodeName(text), place)
+        index = self.add(_decodeName(text), place)  # the place never quotes the name
         self.spans[index], self.kinds[index] = (start, start + len(text)), "name"
 
     def _section(self):
@@ -131,7 +134,7 @@ class LegacyVtkFile(ValueSurface):
                     raise FormatError("a legacy VTK SCALARS section lacks its LOOKUP_TABLE line")
                 self._name(table[1], "LOOKUP_TABLE name")
                 components = int(numbers[2]) if len(numbers) > 2 else 1
-                self._array(components * self.count, numbers[1], "SCALARS " + words[1][0])
+                self._array(components * self.count, numbers[1], "SCALARS array")
             elif keyword == "COLOR_SCALARS":
                 self._name(words[1], "COLOR_SCALARS name")
                 self._array(int(numbers[1]) * self.count, "unsigned_char" if self.binary else "float", keyword)
@@ -160,14 +163,22 @@ class LegacyVtkFile(ValueSurface):
         words = self._words()
         if words[0][0] == "NULL_ARRAY":
             return
-        self._name(words[0], "field array name")
+        self._fieldArrays += 1
+        self._name(words[0], f"field array {self._fieldArrays} name")
         components, tuples, kind = int(words[1][0]), int(words[2][0]), words[3][0]
-        self._array(components * tuples, kind, "field array " + words[0][0])
+        self._array(components * tuples, kind, f"field array {self._fieldArrays}")
 
     def _array(self, count, kind, place):
         kind = kind.lower()
         if kind in _STRINGS:
             self._strings(count, place)
+        elif kind in _BYTES:  # 8-bit arrays may hold text: searched, never cleaned
+            start = self.position
+            if self.binary:
+                self._skipBytes(count)
+                self.otherText.append(rawText(self.data[start : self.position]))
+            else:
+                self.otherText.append(rawText(bytes(int(word) & 0xFF for word in self._numbers(count))))
         elif kind == "bit" and self.binary:
             self._skipBytes((count + 7) // 8)
         elif kind not in _SIZES and kind != "bit":
@@ -183,12 +194,17 @@ class LegacyVtkFile(ValueSurface):
         self.position += size
 
     def _skipNumbers(self, count):
+        for _ in self._numbers(count):
+            pass
+
+    def _numbers(self, count):
         matches = _TOKEN.finditer(self.data, self.position)
         for _ in range(count):
             match = next(matches, None)
             if match is None:
                 raise FormatError("a legacy VTK file ends inside an array")
             self.position = match.end()
+            yield match.group()
 
     def _strings(self, count, place):
         for number in range(count):
@@ -218,11 +234,8 @@ class LegacyVtkFile(ValueSurface):
                 componentNames = line.startswith(b"COMPONENT_NAMES")
             elif componentNames:
                 self._value(unquote_to_bytes(line), start, start + len(line), "component name", "line")
-            else:
-                self.otherText.append(_decodeName(line.decode("latin-1")))
-
-    def searchedText(self):
-        return "\n".join([*self.values, *self.otherText])
+            else:  # an information key's name, location or value (strings %-encoded)
+                self._value(unquote_to_bytes(line), start, start + len(line), "information", "words")
 
     # --- writing ------------------------------------------------------------------------------------------------
 
@@ -234,6 +247,8 @@ class LegacyVtkFile(ValueSurface):
             return " ".join(value.splitlines()).encode("utf-8")
         if kind == "line":
             return _encodeName(value)
+        if kind == "words":
+            return b" ".join(_encodeName(word) for word in value.split(" "))
         raw = value.encode("utf-8")
         return _lengthPrefix(len(raw)) + raw
 

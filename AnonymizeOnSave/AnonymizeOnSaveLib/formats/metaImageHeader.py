@@ -2,7 +2,8 @@
 line up to and including ElementDataFile, which must be the last. The format's own fields are kept; every other
 line is data, key and value alike (a sequence writes a frame's fields under the node's name,
 ``Seq_Frame0000_<name>Transform = ...``, and its index values as ``Seq_Frame0000_Timestamp``), and
-ElementDataFile names the detached body of a .mhd (a file name). The body is never read."""
+ElementDataFile names the detached body of a .mhd (a file name), or is LIST and the file names follow, one per
+line. The body is never read."""
 
 import re
 
@@ -24,10 +25,13 @@ _LINE = re.compile(r"([^=\r\n]*?) *= ?(.*)")
 
 
 def splitHeader(data):
-    """(header bytes, offset of the body) of a MetaImage file's first bytes."""
+    """(header bytes, offset of the body) of a MetaImage file's first bytes (LIST: the file names that follow are
+    the header's too, to the end)."""
     match = _DATA_FILE.search(data)
     if match is None:
         raise FormatError("a MetaImage header has no ElementDataFile line")
+    if _LINE.fullmatch(match.group(0).decode("latin-1").strip()).group(2).strip().startswith("LIST"):
+        return data, len(data)
     return data[: match.end()], match.end()
 
 
@@ -60,15 +64,20 @@ class MetaImageHeader:
         self.original = headerBytes
 
     def sites(self, place="", context=NO_PATIENT):
-        sites = []
+        sites, listed = [], False
         for index, line in enumerate(self.lines):
             match = _LINE.fullmatch(line.rstrip("\r"))
             key = match.group(1).strip() if match else None
             if key in _STRUCTURAL or not line.strip():
                 continue
             where = f"{place}header line {index + 1}"
+            if listed:  # after "ElementDataFile = LIST": one data file name per line
+                handle = _LineHandle(self, index)
+                sites.append(Site(TEXT, profile.FILE_NAMES, line, where, context, handle))
+                continue
             if key == "ElementDataFile":
-                if match.group(2).strip() not in ("LOCAL", "LIST"):
+                listed = match.group(2).strip().startswith("LIST")
+                if match.group(2).strip() != "LOCAL" and not listed:
                     handle = _LineHandle(self, index, valueOnly=True)
                     sites.append(Site(TEXT, profile.FILE_NAMES, handle.read(), where, context, handle))
                 continue

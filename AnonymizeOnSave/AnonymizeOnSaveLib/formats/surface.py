@@ -29,6 +29,7 @@ class ValueSurface:
 
     def __init__(self):
         self.values, self.places, self.newValues, self.fileNames = [], [], {}, set()
+        self.otherText = []  # text read that no Site holds: searched, and nothing here can clean it
 
     def add(self, value, place, fileName=False):
         if fileName:
@@ -57,4 +58,8 @@ class ValueSurface:
 
     def searchedText(self):
         """Every value and every other piece of text the file holds, for the check after a save."""
-        return "\n".join(self.values)
+        return "\n".join([*self.values, *self.otherText])
+
+    def uncleanableText(self):
+        """The text read that no Site holds (a value found there cannot be cleaned)."""
+        return "\n".join(self.otherText)

@@ -2,11 +2,13 @@
 .seg.vtm of a closed-surface segmentation, whose segment names, IDs and tags are String arrays of field data).
 
 Read to the end: every attribute value of every element (array and block names, a block's file name), the text
-between elements, and every String array in each way VTK writes one: ascii, inline base64 ("binary") and appended
-data (raw or base64), uncompressed or in zlib or LZMA blocks, with 32- or 64-bit headers, either byte order.
-Numeric arrays hold numbers by their declared type and are not decoded (their chunks of appended data are kept
-byte for byte). A changed String array is written back inline as ascii, its appended chunk dropped and the
-offsets of the others moved; a changed attribute is rewritten in place; every other byte stays as it was.
+between elements (an information key's value), comments and processing instructions, and every String array in
+each way VTK writes one: ascii, inline base64 ("binary") and appended data (raw or base64), uncompressed or in
+zlib or LZMA blocks, with 32- or 64-bit headers, either byte order. 8-bit arrays (Int8, UInt8, Char) are decoded
+and searched for text (a value found there cannot be cleaned: the save fails). Wider numeric arrays hold numbers
+by their declared type and are not decoded (their chunks of appended data are kept byte for byte). A changed
+String array is written back inline as ascii, its appended chunk dropped and the offsets of the others moved; a
+changed attribute or text is rewritten in place; every other byte stays as it was.
 """
 
 import base64
@@ -17,6 +19,7 @@ import struct
 import zlib
 
 from ..mrmlText import xmlDecode, xmlEncode
+from .rawBytes import rawText
 from .surface import FormatError, ValueSurface
 
 SUFFIXES = (".vtp", ".vtu", ".vti", ".vts", ".vtr", ".vtm")
@@ -29,6 +32,12 @@ _STRUCTURAL = frozenset(
     NumberOfPoints NumberOfCells NumberOfVerts NumberOfLines NumberOfStrips NumberOfPolys NumberOfPieces RangeMin
     RangeMax WholeExtent Extent Origin Spacing Direction index level location length idType""".split()
 )
+_BYTE_TYPES = ("Int8", "UInt8", "Char")
+_TEXT_ENCODERS = {
+    "text": lambda value: value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+    "comment": lambda value: value.replace("--", "- "),
+    "PI": lambda value: value.replace("?>", "? "),
+}
 _DECOMPRESS = {"vtkZLibDataCompressor": zlib.decompress, "vtkLZMADataCompressor": lzma.decompress}
 
 
@@ -57,40 +66,47 @@ class VtkXmlFile(ValueSurface):
         except UnicodeDecodeError:
             raise FormatError("a VTK XML file's markup is not UTF-8") from None
         self.attributeSpans = {}  # value index -> (start, end) of the written attribute value in the head
-        self.arrays, self.offsets, self.otherText = [], {}, []
+        self.arrays, self.offsets, self.encoders, self.bytesArrays = [], {}, {}, []
         self._readHead()
 
     # --- reading ------------------------------------------------------------------------------------------------
 
     def _readHead(self):
-        fileAttributes, position, element, array = None, 0, None, None
+        fileAttributes, position, array = None, 0, None
         for match in _TAG.finditer(self.head):
-            between = self.head[position : match.start()]
             if array is not None and array.dataEnd == array.tagEnd:
                 array.dataEnd = match.start()  # the array's data: the text up to its first child or its end
-            elif between.strip():
-                self.otherText.append(xmlDecode(between))
+            else:
+                self._freeText(position, match.start(), "text")
             position = match.end()
             closing, element, attributes, selfClosing = match.group(1), match.group(2), match.group(3), match.group(4)
-            if closing or element is None:
-                array = None if closing and element in ("DataArray", "Array") else array
-                if element is None:
-                    self.otherText.append(match.group(0))
+            if element is None:
+                written = match.group(0)
+                kind = "comment" if written.startswith("<!--") else "PI"
+                if not written.startswith("<?xml "):
+                    self._freeText(
+                        match.start() + (4 if kind == "comment" else 2),
+                        match.end() - (3 if kind == "comment" else 2),
+                        kind,
+                    )
+                continue
+            if closing:
+                array = None if element in ("DataArray", "Array") else array
                 continue
             values = self._readAttributes(element, attributes, match.start(3))
             if element == "VTKFile":
                 fileAttributes = values
-            if element in ("DataArray", "Array") and values.get("type") == "String":
+            if element in ("DataArray", "Array"):  # a numeric array's data is passed over, not read
                 array = _Array(match.start(), match.end(), bool(selfClosing), values)
-                self.arrays.append(array)
-            elif element in ("DataArray", "Array"):  # numbers: its data is passed over, not read
-                array = _Array(match.start(), match.end(), bool(selfClosing), values)
-            if element in ("DataArray", "Array") and values.get("format") == "appended":
-                self.offsets.setdefault(_integer(values.get("offset")), []).append(array)
+                if values.get("type") == "String":
+                    self.arrays.append(array)
+                elif values.get("type") in _BYTE_TYPES:
+                    self.bytesArrays.append(array)
+                if values.get("format") == "appended":
+                    self.offsets.setdefault(_integer(values.get("offset")), []).append(array)
             if selfClosing:
                 array = None
-        if self.head[position:].strip():
-            self.otherText.append(xmlDecode(self.head[position:]))
+        self._freeText(position, len(self.head), "text")
         if fileAttributes is None:
             raise FormatError("not a VTK XML file")
         self.wordSize = 8 if fileAttributes.get("header_type") == "UInt64" else 4
@@ -98,6 +114,17 @@ class VtkXmlFile(ValueSurface):
         self.compressor = fileAttributes.get("compressor")
         for array in self.arrays:
             self._readStrings(array)
+        for array in self.bytesArrays:  # 8-bit arrays may hold text: searched, never cleaned
+            self.otherText.append(rawText(self._arrayBytes(array)))
+
+    def _freeText(self, start, end, kind):
+        """Text that is no attribute nor array data: between elements (an information key's value), a comment or
+        a processing instruction; a Site written back escaped, or without its own end marker."""
+        if self.head[start:end].strip():
+            written = self.head[start:end]
+            index = self.add(xmlDecode(written) if kind == "text" else written, f"XML {kind}")
+            self.attributeSpans[index] = (start, end)
+            self.encoders[index] = _TEXT_ENCODERS[kind]
 
     def _readAttributes(self, element, text, offset):
         values = {}
@@ -183,7 +210,9 @@ class VtkXmlFile(ValueSurface):
             headerChars = 4 * -(-(3 + blocks) * self.wordSize // 3)
             header = base64.b64decode(text[:headerChars])
             return self._fromHeaded(header[: (3 + blocks) * self.wordSize] + base64.b64decode(text[headerChars:]))
-        except (binascii.Error, struct.error):
+        except FormatError:
+            raise
+        except (binascii.Error, struct.error, ValueError):
             raise FormatError("a VTK XML array's base64 data cannot be decoded") from None
 
     def _decompress(self, block):
@@ -194,9 +223,6 @@ class VtkXmlFile(ValueSurface):
             return decompress(block)
         except (zlib.error, lzma.LZMAError):
             raise FormatError("a VTK XML array's compressed data cannot be inflated") from None
-
-    def searchedText(self):
-        return "\n".join([*self.values, *self.otherText])
 
     # --- writing ------------------------------------------------------------------------------------------------
 
@@ -211,7 +237,7 @@ class VtkXmlFile(ValueSurface):
         edits = [edit for array in rewritten for edit in self._asciiEdits(array)]
         for index, (start, end) in self.attributeSpans.items():
             if self.isChanged(index) and not _inside(start, spans):
-                edits.append((start, end, xmlEncode(self.value(index))))
+                edits.append((start, end, self.encoders.get(index, xmlEncode)(self.value(index))))
         for offset, arrays in self.offsets.items():
             if offset in newOffsets and newOffsets[offset] != offset:
                 for array in arrays:

@@ -1,0 +1,198 @@
+"""Text a file holds outside the values its reader writes back (found by an adversarial hunt against the readers):
+each place is either cleaned, or, where no reader here can rewrite it, reported by scan as "cannot be cleaned"
+and refused by clean and by the check after a save, never passed as clean. A bundle folder whose scene holds
+the patient DOE^JOHN / MRN0042; the oracle reads every byte of the output."""
+
+import os
+import sqlite3
+import struct
+import zlib
+
+import pytest
+import vtk
+from hospitalScenes import leaks
+
+from AnonymizeOnSaveLib import Policy
+from AnonymizeOnSaveLib.sceneFiles import SceneFileError, cleanPath, scanPath
+from AnonymizeOnSaveLib.verify import VerificationError, verifyOutput
+
+NAME, PID = "DOE^JOHN", "MRN0042"
+VALUES = [NAME, PID]
+KNOWN = [(NAME, "ANON^X", "names"), (PID, "ANONID", "identifiers")]
+POLICY = Policy(key="outside-values-key")
+SCENE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<MRML version="5">\n'
+    '<SubjectHierarchy id="vtkMRMLSubjectHierarchyNode1" name="SubjectHierarchy">'
+    '<SubjectHierarchyItem id="3" name="Scene" parent="0" attributes="Level^Scene|">'
+    f'<SubjectHierarchyItem id="6" name="{NAME}" parent="3" type="DICOM" uids="DICOM^{PID}|" '
+    f'attributes="DICOM.PatientID^{PID}|DICOM.PatientName^{NAME}|Level^Patient|"></SubjectHierarchyItem>'
+    "</SubjectHierarchyItem></SubjectHierarchy>\n</MRML>\n"
+)
+EMPTY_SCENE = '<?xml version="1.0" encoding="UTF-8"?>\n<MRML version="5">\n</MRML>\n'
+
+
+def _bundle(folder, files, scene=SCENE):
+    folder.mkdir()
+    (folder / "scene.mrml").write_text(scene)
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def _sphere():
+    source = vtk.vtkSphereSource()
+    source.Update()
+    polyData = vtk.vtkPolyData()
+    polyData.DeepCopy(source.GetOutput())
+    return polyData
+
+
+def _written(writer, polyData, path):
+    writer.SetFileName(str(path))
+    writer.SetInputData(polyData)
+    assert writer.Write()
+    return path.read_bytes()
+
+
+def _informationKey(tmp_path, suffix):
+    polyData = _sphere()
+    labels = vtk.vtkStringArray()
+    labels.SetName("labels")
+    labels.InsertNextValue("x")
+    labels.GetInformation().Set(vtk.vtkCompositeDataSet.NAME(), "John Doe MRN0042")
+    polyData.GetFieldData().AddArray(labels)
+    writer = vtk.vtkXMLPolyDataWriter() if suffix == ".vtp" else vtk.vtkPolyDataWriter()
+    return {f"Data/m{suffix}": _written(writer, polyData, tmp_path / f"m{suffix}")}
+
+
+def _comment(tmp_path):
+    plain = _written(vtk.vtkXMLPolyDataWriter(), _sphere(), tmp_path / "p.vtp")
+    return {"Data/m.vtp": plain.replace(b"<PolyData>", b"<!-- John Doe MRN0042 --><PolyData>", 1)}
+
+
+def _database(tmp_path, script, secureDelete=False):
+    path = tmp_path / "t.sqlite3"
+    path.unlink(missing_ok=True)  # built twice: for the share and for the save
+    connection = sqlite3.connect(path)
+    connection.execute(f"PRAGMA secure_delete = {int(secureDelete)}")
+    connection.executescript(script)
+    connection.commit()
+    connection.close()
+    return {"Data/t.sqlite3": path.read_bytes()}
+
+
+FREED = (
+    "CREATE TABLE results (Patient TEXT, Note TEXT);"
+    + "".join(f"INSERT INTO results VALUES ('John Doe {index}', '{'x' * 50}');" for index in range(300))
+    + "DELETE FROM results WHERE rowid > 1; UPDATE results SET Patient = 'phantom';"
+)
+CLEANABLE = {
+    "information key in a .vtp": lambda tmp_path: _informationKey(tmp_path, ".vtp"),
+    "information key in a legacy .vtk": lambda tmp_path: _informationKey(tmp_path, ".vtk"),
+    "XML comment in a .vtp": _comment,
+    "deleted rows in an SQLite database's freed pages": lambda tmp_path: _database(tmp_path, FREED),
+    "text in an SQLite BLOB cell": lambda tmp_path: _database(
+        tmp_path, "CREATE TABLE r (Patient BLOB); INSERT INTO r VALUES (CAST('John Doe MRN0042' AS BLOB));"
+    ),
+    "an ID stored as an SQLite integer": lambda tmp_path: _database(
+        tmp_path, "CREATE TABLE r (Patient INTEGER); INSERT INTO r VALUES (40718253);"
+    ),
+    "an SQLite view": lambda tmp_path: _database(
+        tmp_path, "CREATE TABLE r (a TEXT); CREATE VIEW v AS SELECT a FROM r WHERE a != 'John Doe';"
+    ),
+    "an SQLite column default": lambda tmp_path: _database(
+        tmp_path, "CREATE TABLE r (a TEXT DEFAULT 'John Doe', b TEXT); INSERT INTO r (b) VALUES ('x');"
+    ),
+    "a comment in an ITK .tfm transform": lambda tmp_path: {
+        "Data/t.tfm": b"#Insight Transform File V1.0\n#Transform 0 for John Doe\nTransform: AffineTransform_double_3_3"
+    },
+}
+
+
+@pytest.mark.parametrize("case", CLEANABLE)
+def test_text_outside_a_value_is_found_by_scan_and_cleaned(tmp_path, case):
+    known = [*KNOWN, ("40718253", "ANONID2", "identifiers")] if "integer" in case else KNOWN
+    values = [*VALUES, "40718253"] if "integer" in case else VALUES
+    source = _bundle(tmp_path / "share", CLEANABLE[case](tmp_path))
+    found = [finding.place for finding in scanPath(str(source), POLICY).findings if "Data/" in finding.place]
+    if "integer" not in case:  # an integer is known from a live scene only (the check after a save, below)
+        assert found, "scan reports the data file"
+        cleaned = tmp_path / "cleaned"
+        cleanPath(str(source), str(cleaned), policy=POLICY)
+        assert leaks(str(cleaned), values) == [] and not scanPath(str(cleaned), POLICY)
+    written = _bundle(tmp_path / "saved", CLEANABLE[case](tmp_path), EMPTY_SCENE)
+    verifyOutput(str(written), known, POLICY)
+    assert leaks(str(written), values) == []
+
+
+def _nifti():
+    header = bytearray(348)
+    struct.pack_into("<i", header, 0, 348)
+    struct.pack_into("<8h", header, 40, 3, 2, 2, 2, 1, 1, 1, 1)
+    struct.pack_into("<hh", header, 70, 2, 8)
+    struct.pack_into("<f", header, 108, 352.0)
+    header[148:164] = b"John Doe MRN0042"
+    header[344:348] = b"n+1\0"
+    return {"Data/vol.nii": bytes(header) + bytes(12)}
+
+
+def _png():
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    image = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(b"\0\0"))
+    return {"Data/shot.png": b"\x89PNG\r\n\x1a\n" + image + chunk(b"tEXt", b"Comment\0John Doe") + chunk(b"IEND", b"")}
+
+
+def _charArray(tmp_path):
+    polyData = _sphere()
+    text = vtk.vtkCharArray()
+    text.SetName("notes")
+    for character in "John Doe MRN0042":
+        text.InsertNextValue(character)
+    polyData.GetFieldData().AddArray(text)
+    return {"Data/m.vtp": _written(vtk.vtkXMLPolyDataWriter(), polyData, tmp_path / "c.vtp")}
+
+
+UNCLEANABLE = {
+    "a NIfTI description": lambda tmp_path: _nifti(),
+    "a PNG text chunk": lambda tmp_path: _png(),
+    "strings in an HDF5 transform": lambda tmp_path: {"Data/t.h5": b"\x89HDF\r\n\x1a\n\0\0 patient John Doe \0\0"},
+    "text in a VTK char array": _charArray,
+}
+
+
+@pytest.mark.parametrize("case", UNCLEANABLE)
+def test_text_no_reader_can_rewrite_is_reported_and_refused(tmp_path, case):
+    source = _bundle(tmp_path / "share", UNCLEANABLE[case](tmp_path))
+    assert any("(cannot be cleaned)" in finding.place for finding in scanPath(str(source), POLICY).findings)
+    cleaned = tmp_path / "cleaned"
+    with pytest.raises(SceneFileError, match="cannot clean it there"):
+        cleanPath(str(source), str(cleaned), policy=POLICY)
+    assert not cleaned.exists() and [name for name in os.listdir(tmp_path) if name.startswith(".")] == []
+    written = _bundle(tmp_path / "saved", UNCLEANABLE[case](tmp_path), EMPTY_SCENE)
+    with pytest.raises(VerificationError):
+        verifyOutput(str(written), KNOWN, POLICY)
+    assert not written.exists()
+
+
+@pytest.mark.parametrize("where", ["in a value", "as a list of data files"])
+def test_a_metaimage_header_is_read_to_its_real_end(tmp_path, where):
+    if where == "in a value":
+        header = b"ObjectType = Image\nNDims = 3\nComment = see ElementDataFile below\nName = John Doe\n"
+        files = {"Data/v.mha": header + b"ElementDataFile = LOCAL\n\0\0\0\0"}
+    else:
+        header = b"ObjectType = Image\nNDims = 3\nDimSize = 1 1 2\nElementType = MET_UCHAR\nElementDataFile = LIST\n"
+        files = {"Data/v.mhd": header + b"John Doe MRN0042_1.raw\nJohn Doe MRN0042_2.raw\n"}
+        files.update({f"Data/John Doe MRN0042_{index}.raw": b"\0" for index in (1, 2)})
+    source = _bundle(tmp_path / "share", files)
+    cleaned = tmp_path / "cleaned"
+    cleanPath(str(source), str(cleaned), policy=POLICY)
+    assert leaks(str(cleaned), VALUES) == []
+    if where != "in a value":  # the list names the files as they are now called
+        listed = (cleaned / "Data" / "v.mhd").read_text().splitlines()[-2:]
+        assert sorted(listed) == sorted(name for name in os.listdir(cleaned / "Data") if name.endswith(".raw"))
+    written = _bundle(tmp_path / "saved", files, EMPTY_SCENE)
+    verifyOutput(str(written), KNOWN, POLICY)
+    assert leaks(str(written), VALUES) == []
