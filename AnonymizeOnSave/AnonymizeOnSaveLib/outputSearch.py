@@ -40,7 +40,7 @@ TEXT_SUFFIXES = (
     *(".mtl", ".lut", ".glsl", ".vtkjs", ".py", ".ini"),
 )
 _DATA_HOLDERS = (".mrml", ".nrrd", ".nhdr", ".mha", ".mhd")  # files with values typed into data among others
-_XML_NAMES = re.compile(r"</?[\w.:-]+|[\w.:-]+(?=\s*=\s*[\"'])")
+_XML_NAMES = re.compile(r"</?[\w.:-]+|(?<![\w.:-])[\w.:-]+(?=\s*=\s*[\"'])")
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _BACKSLASH_ESCAPE = re.compile(r"\\(.)", re.S)  # pairs, left to right: an escaped backslash then "n" is no break
 _ESCAPED = {"n": "\n", "t": "\t", "r": "\r"}

@@ -22,7 +22,19 @@ import itertools
 import re
 
 from . import profile
-from .textTokens import CJK, fineCandidates, fineSpans, fold, isGlued, normalized, spans, tokens
+from .textTokens import (
+    CJK,
+    STAR,
+    asciiTokens,
+    fineCandidates,
+    fineSpans,
+    fold,
+    foldedAscii,
+    isGlued,
+    normalized,
+    spans,
+    tokens,
+)
 
 MIN_CHARACTERS = 4
 MIN_FAMILY_NAME = 2
@@ -46,6 +58,13 @@ _LETTERS_OR_DIGITS = re.compile(r"[0-9]+|[^0-9]+")
 _DOTTED_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)*")
 _PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{5,}[0-9]")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_FREE_TEXT_CATEGORIES = (
+    profile.COMMENTS,
+    profile.DESCRIPTIONS,
+    profile.INSTITUTION,
+    profile.CONTACT,
+    profile.OTHER_DICOM,
+)
 MIN_JOINED_ID = 6  # an ID at least this long is also found written with separators added ("4071-8253")
 _PARTICLES = "van von der den de del della di da du la le las los dos das do ten ter bin ben ibn al el abu st saint mac"
 PARTICLES = frozenset(map(fold, _PARTICLES.split()))
@@ -173,7 +192,7 @@ def valueKeys(value, category):
         dropped = "".join(character for character in value if character.isascii())
         if any(character.isalnum() for character in dropped):
             keys += [key for key in _keys(dropped, category) if key not in keys]
-    if category not in profile.PERSON_NAME_CATEGORIES and category not in (profile.DATES, profile.TIMES):
+    if category in _FREE_TEXT_CATEGORIES:
         for fragment in _PHONE.findall(value) + _EMAIL.findall(value):
             parts = tuple(tokens(fragment))
             if parts != tuple(tokens(value)):
@@ -233,16 +252,16 @@ class PhiTextMatcher:
                     anchor = 0 if len(key) == 1 else key.index(max(key, key=_rarity))
                     self._anchors.setdefault(key[anchor], []).append((key, anchor))
                     if category == profile.IDENTIFIERS and len(key) == 1 and len(key[0]) >= MIN_JOINED_ID:
-                        self._joinable.add(key[0])
-                        self._joinPrefixes.update(key[0][:length] for length in range(1, len(key[0])))
+                        self._joinable.add(key[0])  # written in groups of two characters or more
+                        self._joinPrefixes.update(key[0][:length] for length in range(2, len(key[0])))
         self._anchorSet = frozenset(self._anchors)
 
     def __bool__(self):
         return bool(self._replacements)
 
-    def _matches(self, folded):
-        """(first token, end token, key) of every known value in a list of folded tokens, a long ID written across
-        several of them included."""
+    def _matches(self, folded, joined=True):
+        """(first token, end token, key) of every known value in a list of folded tokens, with joined a long ID
+        written across several of them included."""
         found = []
         present = self._anchorSet.intersection(folded)
         for index, token in enumerate(folded) if present else ():
@@ -251,12 +270,14 @@ class PhiTextMatcher:
                     start = index - anchor
                     if start >= 0 and tuple(folded[start : start + len(key)]) == key:
                         found.append((start, start + len(key), key))
-        if self._joinable:
+        if joined and self._joinable:
             found += self._joinedMatches(folded)
         return found
 
     def _joinedMatches(self, folded):
         found, prefixes = [], self._joinPrefixes
+        if prefixes.isdisjoint(folded):
+            return found
         for start, token in enumerate(folded):
             joined, end = token, start + 1
             while joined in prefixes and end < len(folded):
@@ -270,27 +291,40 @@ class PhiTextMatcher:
         """(start, end, key) of every match in text, by character of the text, in the coarse and the fine cut."""
         normal, origin = normalized(text)
         coarse = spans(normal)
-        found = [
-            (coarse[start][0], coarse[end - 1][1], key)
-            for start, end, key in self._matches([fold(normal[a:b]) for a, b in coarse])
-        ]
-        if isGlued(normal) and self._mayMatchFine(normal):
+        folded = [fold(normal[a:b]) for a, b in coarse]
+        found = [(coarse[start][0], coarse[end - 1][1], key) for start, end, key in self._matches(folded)]
+        candidates = fineCandidates(asciiTokens(normal)) if normal.isascii() else None
+        if isGlued(normal) and self._mayMatchFine(candidates, folded):
             fine = fineSpans(normal, coarse)
-            found += [
-                (fine[start][0], fine[end - 1][1], key) for start, end, key in self._matches([t for *_, t in fine])
-            ]
+            fineFolded = [token for *_, token in fine]  # (an ID both glued and with separators is not joined here)
+            found += [(fine[start][0], fine[end - 1][1], key) for start, end, key in self._matches(fineFolded, False)]
         return [(origin[start], origin[end], key) for start, end, key in found] if origin else found
 
-    def _mayMatchFine(self, normal):
-        candidates = fineCandidates(normal)
+    def _mayMatchFine(self, candidates, coarse):
+        """Whether the fine cut may find what the coarse one (folded tokens coarse) did not: some token only the
+        fine cut makes (candidates: see fineCandidates; None, unknown) is one a key is anchored on."""
         if candidates is None:
             return True
-        return not self._anchorSet.isdisjoint(candidates) or not self._joinPrefixes.isdisjoint(candidates)
+        candidates.difference_update(coarse)
+        return any(len(token) > 1 and token in self._anchorSet for token in candidates)  # a letter: CJK keys only
 
     def contains(self, text):
         if not text or not self._anchorSet:
             return False
-        return bool(self._matches(tokens(text))) or (isGlued(text) and bool(self._found(text)))
+        if text.isascii() and "&" not in text and STAR not in text:  # the common case, without a loop over tokens
+            written = asciiTokens(text)
+            folded = foldedAscii(written)
+            if self._matches(folded):
+                return True
+            if not isGlued(text):
+                return False
+            candidates = fineCandidates(written)
+        else:
+            folded = tokens(text)
+            if self._matches(folded):
+                return True
+            candidates = None
+        return isGlued(text) and self._mayMatchFine(candidates, folded) and bool(self._found(text))
 
     def findKeys(self, text):
         """The distinct keys found in text (for messages: callers name places, never values)."""

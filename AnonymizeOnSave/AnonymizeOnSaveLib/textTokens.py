@@ -84,18 +84,28 @@ def isGlued(text):
 
 
 _ROUGH_FINE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
-_LEADING_ZEROS = re.compile(r"\b0+(?=[0-9])")
-_DATE_TIME = re.compile(r"(?<![0-9])([0-9]{8})[0-9]{4,13}(?![0-9])")
+_GLUED_TOKEN = re.compile(r"[a-z][A-Z]|[A-Za-z][0-9]|[0-9][A-Za-z]|[0-9]{10}|^0[0-9]")
 
 
-def fineCandidates(text):
-    """A superset of the folded fine tokens of a normalized ASCII text, found without a Python loop over its tokens
-    (None for other text): when none is a token a matcher looks for, the fine cut cannot match."""
-    if not text.isascii():
-        return None  # letters of every script: no shortcut, make the fine cut
-    rough = " ".join(_ROUGH_FINE.findall(text))
-    candidates = set(_LEADING_ZEROS.sub("", _reduced(rough.lower())).split())
-    candidates.update(_DATE_TIME.findall(text))
+def asciiTokens(text):
+    """The coarse tokens of an ASCII text as written (case kept)."""
+    return _ASCII_TOKEN.findall(text)
+
+
+def foldedAscii(written):
+    """asciiTokens folded, in one pass over their joined text."""
+    return _reduced(" ".join(written).lower()).split()
+
+
+def fineCandidates(written):
+    """A superset of the folded fine tokens of an ASCII text, made from its distinct glued tokens (written: its
+    asciiTokens): when none is a token a matcher looks for, the fine cut cannot match and need not be made."""
+    glued = [token for token in set(written) if _GLUED_TOKEN.search(token)]
+    pieces = set(_reduced(" ".join(_ROUGH_FINE.findall(" ".join(glued))).lower()).split())
+    candidates = {piece.lstrip("0") or "0" if piece[0] == "0" else piece for piece in pieces}
+    for token in glued:
+        if token.isdigit() and len(token) >= 12:  # a date-time's date
+            candidates.update(folded for *_, folded in _digits(0, len(token), token))
     return candidates
 
 
@@ -103,7 +113,7 @@ def fineSpans(text, coarse):
     """(start, end, folded) of every fine token of the coarse tokens (spans) of a normalized text."""
     fine = []
     for start, end in coarse:
-        pieces = _pieces(text, start, end)
+        pieces = _pieces(text, start, end) if _GLUED.search(text, start, end) else [(start, end)]
         for index, (pieceStart, pieceEnd) in enumerate(pieces):
             piece = text[pieceStart:pieceEnd]
             if not piece.isdigit():
