@@ -27,6 +27,7 @@ from .textTokens import (
     STAR,
     asciiTokens,
     fineCandidates,
+    fineFolded,
     fineSpans,
     fold,
     foldedAscii,
@@ -237,6 +238,7 @@ class PhiTextMatcher:
         self._anchors = {}  # the key's rarest-looking token -> [(key, index of that token in the key)]
         self._joinable = set()  # long IDs, also found written across several tokens
         self._joinPrefixes = set()  # every proper prefix of a joinable ID
+        self._keysByToken = {}  # token -> the keys holding it
         self._seen = set()
         self.add(pairs)
 
@@ -251,6 +253,8 @@ class PhiTextMatcher:
                     self._replacements[key] = replacement or STAND_INS.get(category, DEFAULT_STAND_IN)
                     anchor = 0 if len(key) == 1 else key.index(max(key, key=_rarity))
                     self._anchors.setdefault(key[anchor], []).append((key, anchor))
+                    for token in set(key):
+                        self._keysByToken.setdefault(token, []).append(key)
                     if category == profile.IDENTIFIERS and len(key) == 1 and len(key[0]) >= MIN_JOINED_ID:
                         self._joinable.add(key[0])  # written in groups of two characters or more
                         self._joinPrefixes.update(key[0][:length] for length in range(2, len(key[0])))
@@ -293,38 +297,38 @@ class PhiTextMatcher:
         coarse = spans(normal)
         folded = [fold(normal[a:b]) for a, b in coarse]
         found = [(coarse[start][0], coarse[end - 1][1], key) for start, end, key in self._matches(folded)]
-        candidates = fineCandidates(asciiTokens(normal)) if normal.isascii() else None
-        if isGlued(normal) and self._mayMatchFine(candidates, folded):
+        if isGlued(normal) and (
+            not normal.isascii() or (self._mayMatchFine(normal) and self._matches(fineFolded(normal), False))
+        ):
             fine = fineSpans(normal, coarse)
-            fineFolded = [token for *_, token in fine]  # (an ID both glued and with separators is not joined here)
-            found += [(fine[start][0], fine[end - 1][1], key) for start, end, key in self._matches(fineFolded, False)]
+            pieces = [token for *_, token in fine]  # (an ID both glued and with separators is not joined here)
+            found += [(fine[start][0], fine[end - 1][1], key) for start, end, key in self._matches(pieces, False)]
         return [(origin[start], origin[end], key) for start, end, key in found] if origin else found
-
-    def _mayMatchFine(self, candidates, coarse):
-        """Whether the fine cut may find what the coarse one (folded tokens coarse) did not: some token only the
-        fine cut makes (candidates: see fineCandidates; None, unknown) is one a key is anchored on."""
-        if candidates is None:
-            return True
-        candidates.difference_update(coarse)
-        return any(len(token) > 1 and token in self._anchorSet for token in candidates)  # a letter: CJK keys only
 
     def contains(self, text):
         if not text or not self._anchorSet:
             return False
+        if self._matches(tokens(text)):
+            return True
+        if not isGlued(text):
+            return False
         if text.isascii() and "&" not in text and STAR not in text:  # the common case, without a loop over tokens
-            written = asciiTokens(text)
-            folded = foldedAscii(written)
-            if self._matches(folded):
-                return True
-            if not isGlued(text):
+            if not self._mayMatchFine(text):
                 return False
-            candidates = fineCandidates(written)
-        else:
-            folded = tokens(text)
-            if self._matches(folded):
-                return True
-            candidates = None
-        return isGlued(text) and self._mayMatchFine(candidates, folded) and bool(self._found(text))
+            return bool(self._matches(fineFolded(text), False)) and bool(self._found(text))
+        return bool(self._found(text))
+
+    def _mayMatchFine(self, text):
+        """Whether the fine cut of an ASCII text may match where the coarse one did not: some key holding a token
+        only the fine cut makes has every one of its tokens in the text (a test on distinct tokens; a letter split
+        off alone, an initial glued to a name, is not looked for)."""
+        written = asciiTokens(text)
+        coarse = set(foldedAscii(written))
+        pieces = {piece for piece in fineCandidates(written, text) - coarse if len(piece) > 1 or piece.isdigit()}
+        present = coarse | pieces
+        return any(
+            all(token in present for token in key) for piece in pieces for key in self._keysByToken.get(piece, ())
+        )
 
     def findKeys(self, text):
         """The distinct keys found in text (for messages: callers name places, never values)."""

@@ -84,6 +84,8 @@ def isGlued(text):
 
 
 _ROUGH_FINE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
 _GLUED_TOKEN = re.compile(r"[a-z][A-Z]|[A-Za-z][0-9]|[0-9][A-Za-z]|[0-9]{10}|^0[0-9]")
 
 
@@ -97,16 +99,40 @@ def foldedAscii(written):
     return _reduced(" ".join(written).lower()).split()
 
 
-def fineCandidates(written):
-    """A superset of the folded fine tokens of an ASCII text, made from its distinct glued tokens (written: its
-    asciiTokens): when none is a token a matcher looks for, the fine cut cannot match and need not be made."""
-    glued = [token for token in set(written) if _GLUED_TOKEN.search(token)]
+_VOCABULARY = re.compile(r"(?:DICOM|DICOMHierarchy|PatientHierarchy)\.(\w+)")
+
+
+def fineCandidates(written, text=""):
+    """Every folded fine token the distinct glued tokens of an ASCII text (written: its asciiTokens) split into,
+    made in a few passes over joined text. Slicer's node IDs (vtkMRMLScalarVolumeNode12) and the DICOM keywords
+    naming item attributes in text (DICOM.SeriesDescription) are its own words, never a value glued to another.
+    (A node ID holding a value fails the save on its own.)"""
+    vocabulary = set(_VOCABULARY.findall(text))
+    glued = [
+        token
+        for token in set(written).difference(vocabulary)
+        if _GLUED_TOKEN.search(token) and not token.startswith("vtkMRML")
+    ]
     pieces = set(_reduced(" ".join(_ROUGH_FINE.findall(" ".join(glued))).lower()).split())
     candidates = {piece.lstrip("0") or "0" if piece[0] == "0" else piece for piece in pieces}
     for token in glued:
         if token.isdigit() and len(token) >= 12:  # a date-time's date
             candidates.update(folded for *_, folded in _digits(0, len(token), token))
     return candidates
+
+
+_FAST_DATE_TIME = re.compile(r"\b((?:1[89]|2[01])[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]))([0-9]{4,13})\b")
+_FAST_ORDINAL = re.compile(rf"\b([0-9]+) (?:{'|'.join(sorted(_ORDINALS, key=len, reverse=True))})\b")
+_FAST_ZEROS = re.compile(r"\b0+(?=[0-9])")
+
+
+def fineFolded(text):
+    """The folded fine tokens of an ASCII text, made in passes over the whole text (no loop over its tokens): at
+    least every token fineSpans makes, to decide whether the fine cut matches before making it exactly."""
+    joined = " ".join(_ROUGH_FINE.findall(text))
+    joined = _FAST_DATE_TIME.sub(r"\1 \2", joined)
+    joined = _FAST_ORDINAL.sub(r"\1", _FAST_ZEROS.sub("", joined.lower()))
+    return _reduced(joined).split()
 
 
 def fineSpans(text, coarse):
