@@ -56,6 +56,11 @@ def _parser():
         command.add_argument("--json", action="store_true", help="machine-readable output")
         command.add_argument("--csv", metavar="FILE", help="also write the report as CSV, for spreadsheets")
         command.add_argument("--jobs", type=int, default=1, metavar="N", help="scan or clean in N processes")
+        command.add_argument(
+            "--no-recognisers",
+            action="store_true",
+            help="replace only the values the scene holds, not every date, UID, e-mail address and phone number",
+        )
     pseudonyms = commands.add_parser("pseudonyms", help="the pseudonyms the key gives each patient")
     pseudonyms.add_argument("patients", nargs="*", metavar="ID[,NAME]", help="or one per line on standard input")
     pseudonyms.add_argument(
@@ -83,7 +88,8 @@ def _policy(arguments):
                 key = stream.read().strip()
         except OSError as error:
             raise PolicyError(f"cannot read the key file ({error.strerror})") from None
-    return Policy(key=key, retain=arguments.retain)
+    recognisers = not getattr(arguments, "no_recognisers", False)
+    return Policy(key=key, retain=arguments.retain, recognisers=recognisers)
 
 
 def _report(arguments, outcomes, skipped, out, err, describe):

@@ -80,7 +80,7 @@ SLICER_WORDS = frozenset(
     )
 )
 # Month names as people write them in the major European languages (folded), full and abbreviated.
-_MONTH_NAMES = """january february march april may june july august september october november december
+MONTH_NAMES = """january february march april may june july august september october november december
 jan feb mar apr may jun jul aug sep oct nov dec
 januar februar marz april mai juni juli august september oktober november dezember
 jan feb mrz apr mai jun jul aug sept okt nov dez
@@ -96,7 +96,7 @@ janeiro fevereiro marco abril maio junho julho agosto setembro outubro novembro 
 jan fev mar abr mai jun jul ago set out nov dez
 januar februar marts april maj juni juli august september oktober november december
 januari februari mars april maj juni juli augusti september oktober november december"""
-_MONTHS = [sorted({fold(line.split()[month]) for line in _MONTH_NAMES.splitlines()}) for month in range(12)]
+_MONTHS = [sorted({fold(line.split()[month]) for line in MONTH_NAMES.splitlines()}) for month in range(12)]
 
 
 def _isCjk(key):

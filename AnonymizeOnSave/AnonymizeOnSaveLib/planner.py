@@ -12,6 +12,7 @@ from . import profile
 from .fileNames import replaceInFileName
 from .phiText import PhiTextMatcher
 from .policy import NO_PATIENT, PatientContext, Policy, sceneContext
+from .recognisers import recognise
 
 # Site kinds
 ATTRIBUTE = "attribute"  # name: the attribute name; DICOM.* follow the profile, others are free text
@@ -169,19 +170,28 @@ def planChanges(sites, policy, knownValues=()):
             changes.append(Change(site, new, category))
             foundValues.extend(valuePairs(value, new, category))
     matcher = PhiTextMatcher(foundValues)
-    replacedUids = []
+    replacedUids, recognised = [], bool(policy.recognisers)
+    fileNameSites = [site for site in textSites if site.name == profile.FILE_NAMES]
     for site in textSites:
-        isFileName = site.name == profile.FILE_NAMES
-        replaced = replaceInFileName(matcher, site.value) if isFileName else matcher.replace(site.value)
-        new = replaceUids(replaced, policy, site.context, replacedUids)
-        if new != site.value:
-            category = site.name if site.kind == TEXT else profile.FREE_TEXT
-            changes.append(Change(site, new, category))
+        if site.name != profile.FILE_NAMES:
+            new = replaceUids(matcher.replace(site.value), policy, site.context, replacedUids)
+            if recognised:
+                new = recognise(new, policy, site.context, replacedUids)
+            if new != site.value:
+                changes.append(Change(site, new, site.name if site.kind == TEXT else profile.FREE_TEXT))
     matcher.add(replacedUids)
     for site in dataSites:
         new = matcher.replace(site.value)
+        if recognised:
+            new = recognise(new, policy, site.context, replacedUids)
         if new != site.value:
             changes.append(Change(site, new, profile.DATA_TEXT))
+    matcher.add(replacedUids)
+    for site in fileNameSites:  # last: a file is renamed for every value found anywhere, as its references are
+        new = replaceUids(replaceInFileName(matcher, site.value), policy, site.context, replacedUids)
+        if new != site.value:
+            changes.append(Change(site, new, profile.FILE_NAMES))
+    matcher.add(replacedUids)
     changes.values, changes.matcher = foundValues + replacedUids, matcher
     return changes
 

@@ -48,10 +48,12 @@ class Policy:
 
     key: bytes or str (a str is used as its UTF-8 bytes). None takes the environment variable
     ANONYMIZE_ON_SAVE_KEY, else a random key for this process only (pseudonyms then differ between runs;
-    the Slicer module passes a per-installation key kept in its settings).
+    the Slicer module passes a per-installation key kept in its settings). recognisers: also replace any date, UID,
+    e-mail address and phone number found in free text and data (recognisers.py); None leaves it to the caller:
+    on for shared copies, scan and clean, off for saves.
     """
 
-    def __init__(self, key=None, retain=()):
+    def __init__(self, key=None, retain=(), recognisers=None):
         if isinstance(retain, str):
             retain = (retain,)
         unknown = sorted(set(retain) - set(profile.RETAIN_OPTIONS))
@@ -59,6 +61,9 @@ class Policy:
             raise PolicyError(
                 "unknown retain option(s): {}; known: {}".format(", ".join(unknown), ", ".join(profile.RETAIN_OPTIONS))
             )
+        if recognisers not in (None, True, False):
+            raise PolicyError("'recognisers' must be true or false")
+        self.recognisers = recognisers  # None: the caller's default (on for shared copies, scan and clean)
         self.retain = frozenset(retain)
         self._retainOrder = sorted(self.retain)
         if key is None:
@@ -76,6 +81,14 @@ class Policy:
     def __repr__(self):
         return f"Policy(retain={sorted(self.retain)}, keyId={self.keyId()})"
 
+    def withRecognisers(self, default=True):
+        """This policy (same key) with recognisers set to default when it leaves them to its caller."""
+        if self.recognisers is not None:
+            return self
+        policy = Policy(key=self._key, retain=self.retain, recognisers=default)
+        policy.keyIsEphemeral = self.keyIsEphemeral
+        return policy
+
     def keyId(self):
         return self.pseudonyms.keyId()
 
@@ -84,6 +97,8 @@ class Policy:
     def toJSON(self, includeKey=False):
         """The policy as JSON. The key is left out unless asked for; keyId names it without revealing it."""
         data = {"profile": PROFILE_NAME, "retain": sorted(self.retain), "keyId": self.keyId()}
+        if self.recognisers is not None:
+            data["recognisers"] = self.recognisers
         if includeKey:
             data["key"] = self._key.hex()
         return json.dumps(data, sort_keys=True)
@@ -96,7 +111,7 @@ class Policy:
             raise PolicyError(f"policy is not valid JSON: {error}") from None
         if not isinstance(data, dict):
             raise PolicyError("policy JSON must be an object")
-        unknown = sorted(set(data) - {"profile", "retain", "key", "keyId"})
+        unknown = sorted(set(data) - {"profile", "retain", "key", "keyId", "recognisers"})
         if unknown:
             raise PolicyError("unknown policy field(s): " + ", ".join(unknown))
         if data.get("profile", PROFILE_NAME) != PROFILE_NAME:
@@ -110,7 +125,7 @@ class Policy:
                 key = bytes.fromhex(key)
             except (TypeError, ValueError):
                 raise PolicyError("'key' must be a hex string") from None
-        policy = cls(key=key, retain=retain)
+        policy = cls(key=key, retain=retain, recognisers=data.get("recognisers"))
         if key is not None and "keyId" in data and data["keyId"] != policy.keyId():
             raise PolicyError("'keyId' does not match 'key'")
         return policy

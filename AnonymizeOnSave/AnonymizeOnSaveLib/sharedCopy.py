@@ -7,6 +7,7 @@ user's working files, and what was unsaved is still unsaved (Slicer still asks t
 
 import vtk
 
+from .policy import defaultPolicy
 from .sceneWriter import saveScene
 from .session import eventsHeld
 
@@ -67,10 +68,12 @@ def _setFileNames(node, names):
 def saveSharedCopy(scene, fileName, policy=None):
     """Write an anonymized, verified .mrb copy of scene to fileName; the scene keeps its URL, files and unsaved state.
 
-    Returns True on success (the Report is lastReport(scene)); False with the cause logged, nothing written.
+    Returns True on success (the Report is lastReport(scene)); False with the cause logged, nothing written. The
+    recognisers are on unless the policy turns them off: a copy leaves the user's hands.
     """
     if not str(fileName).lower().endswith(".mrb"):
         raise ValueError("a shared copy is a .mrb file")
+    policy = (policy or defaultPolicy()).withRecognisers(True)
     state = _WorkingState(scene)
     try:
         return saveScene(scene, fileName, anonymize=True, policy=policy, markSaved=False)

@@ -1,9 +1,13 @@
 """The check after every anonymized write: what a save produced searched for the session's values in every byte
-(outputSearch.py), cleaned in place with the file tool when one is found and searched again; if it still holds one,
-the output is removed."""
+(outputSearch.py), and, with the recognisers on, scanned for any date, UID, e-mail address or phone number typed
+into data; cleaned in place with the file tool when one is found and searched again; if it still holds one, the
+output is removed."""
 
+import os
+
+from . import profile
 from .outputSearch import Verification, companionPaths, findValues, search
-from .sceneFiles import SceneFileError, cleanPath, removePath
+from .sceneFiles import SceneFileError, cleanPath, removePath, scanPath
 
 __all__ = ["Verification", "VerificationError", "companionPaths", "findValues", "search", "verifyOutput"]
 
@@ -19,17 +23,28 @@ def verifyOutput(path, knownValues, policy, matcher=None):
     VerificationError, with the output removed, when it cannot be made clean.
     """
     result = search(path, knownValues, matcher)
-    if not result.found and not result.data:
+    recognised = _recognised(path, policy)
+    if not result.found and not result.data and not recognised:
         return result
     try:
         cleanPath(path, inPlace=True, policy=policy, knownValues=knownValues)
     except SceneFileError as error:
         removePath(path)
-        raise VerificationError(
-            f"patient data was written at {(result.found + result.data)[0]} and cleaning failed ({error})"
-        ) from None
+        place = (result.found + result.data + recognised)[0]
+        raise VerificationError(f"patient data was written at {place} and cleaning failed ({error})") from None
     remaining = findValues(path, knownValues, matcher)
     if remaining:
         removePath(path)
         raise VerificationError(f"patient data remained after cleaning at {remaining[0]}")
     return result
+
+
+def _recognised(path, policy):
+    """With the recognisers on, the places in a written scene where they find a date, UID, e-mail address or phone
+    number no value of the scene held (typed into data, which the live scene never changes)."""
+    if not policy.recognisers or not (os.path.isdir(path) or path.lower().endswith((".mrml", ".mrb"))):
+        return []
+    try:
+        return [finding.place for finding in scanPath(path, policy).findings if finding.category != profile.MARKERS]
+    except SceneFileError:
+        return []  # what cannot be read is found by the search above, or by the cleaning it leads to
