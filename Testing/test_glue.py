@@ -26,7 +26,12 @@ from AnonymizeOnSaveGlue.policySettings import EVERY_SAVE, SHARED_COPIES_ONLY, P
 from AnonymizeOnSaveGlue.postSaveCheck import PostSaveCheck  # noqa: E402
 from AnonymizeOnSaveGlue.saveDialogHook import SaveDialogHook, findSaveDialog  # noqa: E402
 from AnonymizeOnSaveGlue.utilWrapper import wrapSaveScene  # noqa: E402
-from AnonymizeOnSaveLib import installSaveHook, saveScene, session  # noqa: E402
+from AnonymizeOnSaveLib import (  # noqa: E402
+    PolicyError,
+    installSaveHook,
+    saveScene,
+    session,
+)
 
 
 @pytest.fixture(scope="module")
@@ -359,6 +364,18 @@ def test_the_key_is_generated_once_and_kept_in_the_settings(settings):
     assert settings.policy().retain == {"uids"}
     with pytest.raises(ValueError):
         settings.setRetain(["everything"])
+
+
+def test_the_recognisers_setting_chooses_where_they_run(settings):
+    """Off for working saves and on for shared copies by default (the policy leaves it to its caller)."""
+    assert settings.recognisers() == "SharedCopies" and settings.policy().recognisers is None
+    settings.setRecognisers("EverySave")
+    assert settings.policy().recognisers is True
+    settings.setRecognisers("Never")
+    assert settings.policy().recognisers is False and settings.policy().withRecognisers().recognisers is False
+    settings.user.setValue("AnonymizeOnSave/Recognisers", "Sometimes")
+    with pytest.raises(PolicyError, match="AnonymizeOnSave/Recognisers"):
+        settings.policy()
 
 
 @pytest.fixture

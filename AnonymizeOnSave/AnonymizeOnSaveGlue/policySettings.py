@@ -22,6 +22,8 @@ MODE_KEY = PREFIX + "Policy"
 FORCE_KEY = PREFIX + "ForcePolicy"  # set by an administrator in the shared settings file
 KEY_KEY = PREFIX + "Key"
 RETAIN_KEY = PREFIX + "Retain"
+RECOGNISERS_KEY = PREFIX + "Recognisers"  # any date, UID, e-mail address and phone number (recognisers.py)
+RECOGNISERS = {"SharedCopies": None, "EverySave": True, "Never": False}  # None: on for shared copies only
 ENVIRONMENT_VARIABLE = "SLICER_ANONYMIZE_ON_SAVE"
 _LOCK_VALUES = ("always", EVERY_SAVE.lower())
 
@@ -94,9 +96,23 @@ class PolicySettings:
         Policy(key="check", retain=options)  # unknown options are an error
         self.user.setValue(RETAIN_KEY, ",".join(sorted(options)))
 
+    def recognisers(self):
+        """Where the recognisers run: "SharedCopies" (the default: shared copies, scan and clean), "EverySave" (every
+        anonymized save too) or "Never"."""
+        value = _text(self.user.value(RECOGNISERS_KEY)) or "SharedCopies"
+        if value not in RECOGNISERS:
+            raise PolicyError(f"the setting {RECOGNISERS_KEY} must be one of {', '.join(RECOGNISERS)}")
+        return value
+
+    def setRecognisers(self, value):
+        if value not in RECOGNISERS:
+            raise ValueError(f"unknown recognisers setting {value!r}")
+        self.user.setValue(RECOGNISERS_KEY, value)
+
     def policy(self):
         """The Policy of the settings; PolicyError names the setting that cannot be read (never its value)."""
+        recognisers = RECOGNISERS[self.recognisers()]
         try:
-            return Policy(key=self.key(), retain=self.retain())
+            return Policy(key=self.key(), retain=self.retain(), recognisers=recognisers)
         except PolicyError as error:
             raise PolicyError(f"the setting {RETAIN_KEY} cannot be used: {error}") from None
