@@ -183,9 +183,33 @@ def slicerPercentEncode(text):
     return "".join(written)
 
 
+# The oracle's own tables (not the anonymizer's): how German, Nordic and other names are typed in ASCII, and
+# month names as English, German and French write them.
+_TRANSLITERATION = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "ø": "oe", "å": "aa", "æ": "ae", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"}
+)
+_ORACLE_MONTHS = (
+    "January February March April May June July August September October November December".split(),
+    "Januar Februar März April Mai Juni Juli August September Oktober November Dezember".split(),
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(),
+)
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def _transliterated(text):
+    return text.translate(_TRANSLITERATION)
+
+
+def _dropped(text):
+    """As Slicer's Save dialog writes a file name: every non-ASCII letter left out."""
+    return "".join(character for character in text if character.isascii())
+
+
 def spellings(value):
     """The ways a person or a file format writes value: parts of a person name in any order with any separator;
-    then each as is, folded (case and accents), XML-escaped, URL-encoded and percent-encoded as Slicer names files."""
+    dates with month names and ordinals; each also transliterated and with its non-ASCII letters dropped; then each
+    as is, folded (case and accents), XML-escaped, URL-encoded and percent-encoded as Slicer names files. (Glued
+    forms are found because the oracle looks for substrings.)"""
     forms = {value}
     if "^" in value or "=" in value:
         for group in value.split("="):
@@ -201,6 +225,13 @@ def spellings(value):
         year, month, day = value[:4], value[4:6], value[6:]
         forms |= {f"{year}-{month}-{day}", f"{day}.{month}.{year}", f"{month}/{day}/{year}"}
         forms |= {f"{int(day)}.{int(month)}.{year}", f"{int(month)}/{int(day)}/{year}"}
+        if "01" <= month <= "12":
+            for names in _ORACLE_MONTHS:
+                name, number = names[int(month) - 1], int(day)
+                forms |= {f"{number} {name} {year}", f"{number}. {name} {year}", f"{name} {number}, {year}"}
+                forms |= {f"{number}{suffix} {name} {year}" for suffix in ("st", "nd", "rd", "th")}
+    # (at least 5 characters: "Sen" of "Seán" is in "representation" and identifies no one)
+    forms |= {variant for form in forms for variant in (_transliterated(form), _dropped(form)) if len(variant) >= 5}
     forms |= {cleanNodeName(form) for form in forms}  # how Slicer writes it into a node name
     encoded = set()
     for form in forms:
@@ -216,6 +247,6 @@ def leaks(path, values):
     needles = [(index, spellings(value)) for index, value in enumerate(values)]
     found = []
     for place, text in blobs(path):
-        folded = _fold(text)
+        folded = _fold(text.translate(_INVISIBLE))
         found += [(place, index) for index, forms in needles if any(form in folded for form in forms)]
     return found
