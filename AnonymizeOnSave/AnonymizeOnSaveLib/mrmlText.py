@@ -11,7 +11,18 @@ import re
 import xml.etree.ElementTree as ElementTree
 
 from . import profile
-from .planner import ATTRIBUTE, DATA, TEXT, Site, isDicomPatient, itemSites, outsideContext, patientContext
+from .planner import (
+    ATTRIBUTE,
+    DATA,
+    ITEM_UID,
+    PATIENT_ITEM_UID,
+    TEXT,
+    Site,
+    isDicomPatient,
+    itemSites,
+    outsideContext,
+    patientContext,
+)
 from .policy import NO_PATIENT
 
 
@@ -78,11 +89,13 @@ class _Composite:
     values, each cleaned; a removed entry keeps its place with the value None and is not rendered.
     """
 
-    def __init__(self, raw, isItem):
-        self.isItem = isItem
+    def __init__(self, raw, isItem, legacyUids=False):
+        self.isItem, self.legacyUids = isItem, legacyUids
         self.entries = []  # [name, value], in file order (Slicer writes std::map order: sorted)
         text = xmlDecode(raw)
-        if isItem:
+        if legacyUids:  # vtkMRMLSubjectHierarchyLegacyNode: "name; value:" per UID
+            self.entries = [part.split("; ", 1) if "; " in part else ["", part] for part in text.split(":") if part]
+        elif isItem:
             parts = text.split("|")
             if parts and parts[-1] == "":
                 parts.pop()
@@ -117,6 +130,8 @@ class _Composite:
 
     def render(self):
         present = [(name, value) for name, value in self.entries if value is not None]
+        if self.legacyUids:
+            return "".join(f"{xmlEncode(name)}; {xmlEncode(value)}:" for name, value in present)
         if self.isItem:
             return "".join(
                 f"{xmlEncode(name)}^{xmlEncode(value)}|" if name else f"{xmlEncode(value)}|" for name, value in present
@@ -144,7 +159,8 @@ class _Element:
 
     def composite(self, name):
         if name not in self._composites:
-            self._composites[name] = _Composite(self.raw.get(name, ""), self.tag == "SubjectHierarchyItem")
+            legacy = self.tag == "SubjectHierarchy" and name == "UIDs"
+            self._composites[name] = _Composite(self.raw.get(name, ""), self.tag == "SubjectHierarchyItem", legacy)
         return self._composites[name]
 
     def setText(self, name, value, encode=xmlEncode):
@@ -490,16 +506,26 @@ class MrmlDocument:
                 handle = _AttributeHandle(node, name)
                 yield Site(TEXT, profile.FREE_TEXT, handle.read(), f"{place} {name}", context, handle)
         if "attributes" in node.raw:
-            for entry in list(node.composite("attributes").entries):
+            attributes = node.composite("attributes")
+            for entry in list(attributes.entries):
                 name, value = entry
                 if value is not None:
                     handle = _EntryHandle(node, "attributes", entry)
-                    yield Site(ATTRIBUTE, name, value, f"{place} attribute {name}", context, handle)
+                    if name == "DicomUid":  # Slicer 4.2-4.3 Hierarchy node: the patient ID at the patient level
+                        kind = PATIENT_ITEM_UID if attributes.get("DicomLevel") == "Patient" else ITEM_UID
+                        yield Site(kind, "DICOM", value, f"{place} attribute {name}", context, handle)
+                    else:
+                        yield Site(ATTRIBUTE, name, value, f"{place} attribute {name}", context, handle)
+        if node.tag == "SubjectHierarchy" and "UIDs" in node.raw:  # Slicer 4.4-4.6: the UIDs of a legacy item
+            kind = PATIENT_ITEM_UID if node.raw.get("Level") == "Patient" else ITEM_UID
+            for entry in list(node.composite("UIDs").entries):
+                handle = _EntryHandle(node, "UIDs", entry)
+                yield Site(kind, entry[0], entry[1], f"{place} UID {entry[0]}", context, handle)
         for name in node.raw:
             if _FILE_NAME.fullmatch(name):
                 handle = _FileNameHandle(node, name)
                 yield Site(TEXT, profile.FILE_NAMES, handle.read(), f"{place} {name}", context, handle)
-            elif name not in _STRUCTURE:
+            elif name not in _STRUCTURE and not (node.tag == "SubjectHierarchy" and name == "UIDs"):
                 # Any other value (a parameter, a short text, a segment ID in display properties, sequence index
                 # values, a view label) is data: the known values found in it are replaced.
                 isParameter = node.tag == "ScriptedModule" and _PARAMETER.fullmatch(name)

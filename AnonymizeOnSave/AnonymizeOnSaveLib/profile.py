@@ -160,13 +160,18 @@ PATIENT_LEVEL = "Patient"
 STUDY_LEVEL = "Study"
 
 
+# How Slicer 4.4-4.6 (SubjectHierarchy nodes) and 4.2-4.3 (Hierarchy nodes) named a node's DICOM attributes.
+LEGACY_PREFIXES = ("DICOMHierarchy.", "PatientHierarchy.")
+
+
 @functools.lru_cache(maxsize=4096)
 def ruleForAttribute(name):
-    """The rule for a ``DICOM.*`` attribute, or for an attribute named by a DICOM keyword the profile knows
-    (SlicerRT writes ``StudyInstanceUID`` and ``StudyID`` without the prefix); None for any other attribute (those
-    are free text)."""
-    if name.startswith(DICOM_PREFIX):
-        return RULES.get(name[len(DICOM_PREFIX) :], UNKNOWN_DICOM_RULE)
+    """The rule for a ``DICOM.*`` attribute (``DICOMHierarchy.*``, ``PatientHierarchy.*`` in older scenes), or for
+    an attribute named by a DICOM keyword the profile knows (SlicerRT writes ``StudyInstanceUID`` and ``StudyID``
+    without the prefix); None for any other attribute (those are free text)."""
+    for prefix in (DICOM_PREFIX, *LEGACY_PREFIXES):
+        if name.startswith(prefix):
+            return RULES.get(name[len(prefix) :], UNKNOWN_DICOM_RULE)
     return RULES.get(name) if name[:1].isupper() else None
 
 
