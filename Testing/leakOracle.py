@@ -6,8 +6,8 @@ Layers: file and folder names; zip archives (the archive comment, each entry's n
 content); gzip and zlib streams starting anywhere in a file; base64 runs (whole, and split where padding ends one
 encoding and the next begins: VTK writes a header and its data as two); runs of decimal byte values, signed or
 not (VTK XML ascii arrays); SQLite databases (every table, column, cell and schema, read with sqlite3); UTF-16 in
-either byte order; XML character references and entities; JSON \\u escapes. Each decoded text is searched, folded
-(case and accents), for every spelling of every value (hospitalScenes.spellings)."""
+either byte order; Latin-1 when not UTF-8; XML character references and entities; JSON \\u escapes. Each decoded
+text is searched, folded (case and accents), for every spelling of every value (hospitalScenes.spellings)."""
 
 import base64
 import binascii
@@ -37,6 +37,8 @@ def _texts(data):
     """The readings of raw bytes as text."""
     text = data.decode("utf-8", "replace")
     readings = [text, html.unescape(text)]
+    if "\ufffd" in text:  # not UTF-8: as a single-byte encoding (Slicer 4 declared ISO-8859-1)
+        readings.append(data.decode("latin-1"))
     if "\\u" in text:
         readings.append(_JSON_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text))
     if data.count(b"\0") > len(data) // 8:

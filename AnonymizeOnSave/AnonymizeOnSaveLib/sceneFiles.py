@@ -152,7 +152,9 @@ class _Plan:
         names = self.members.names()
         for name in names:
             if _kind(name) == "mrml":
-                self.documents[name] = MrmlDocument(_decode(self.members.read(name)))
+                text, encoding = _decode(self.members.read(name))
+                self.documents[name] = MrmlDocument(text)
+                self.documents[name].encoding = encoding
         contexts = self._storageContexts()
         for name in names:
             kind = _kind(name)
@@ -216,16 +218,27 @@ def _withContext(sites, context):
 _DECLARED_ENCODING = re.compile(r"""<\?xml[^>]*encoding\s*=\s*["']([^"']+)""")
 
 
+_SINGLE_BYTE = ("iso-8859-1", "iso8859-1", "latin-1", "latin1", "windows-1252", "cp1252")
+
+
 def _decode(data):
-    """A scene file's text: UTF-8 only, as Slicer writes it. Anything else (UTF-16 with or without a byte-order
-    mark, another declared encoding) is refused, never read as if it were empty of PHI."""
+    """(text, encoding) of a scene file. UTF-8 as Slicer writes it now; a declared ISO-8859-1 (Slicer 4 wrote that
+    declaration on every scene) or Windows-1252 file read as UTF-8 when its bytes are UTF-8 (they usually are: ASCII,
+    or UTF-8 under the old declaration), else in its declared encoding, and written back in it. UTF-16 and any other
+    declaration are refused, never read as if they were empty of PHI."""
     declared = _DECLARED_ENCODING.match(data[:200].decode("ascii", "replace"))
-    if b"\0" in data or (declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8", "us-ascii")):
-        raise SceneFileError("a scene file is not UTF-8 text (UTF-16 or another encoding is not supported)")
+    declaredName = declared.group(1).lower().replace("_", "-") if declared else "utf-8"
+    if b"\0" in data:
+        raise SceneFileError("a scene file holds NUL bytes: UTF-16 or binary, not the UTF-8 or Latin-1 Slicer writes")
+    if declaredName not in ("utf-8", "utf8", "us-ascii", "ascii", *_SINGLE_BYTE):
+        raise SceneFileError(f"a scene file declares an encoding this tool does not read ({declaredName[:20]})")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        raise SceneFileError("a scene file is not UTF-8 text") from None
+        if declaredName not in _SINGLE_BYTE:
+            raise SceneFileError("a scene file is not UTF-8 text although it declares it") from None
+    encoding = "cp1252" if declaredName in ("windows-1252", "cp1252") else "latin-1"
+    return data.decode(encoding, "replace" if encoding == "cp1252" else "strict"), encoding
 
 
 def _open(path, dataFile=False):
@@ -455,7 +468,8 @@ def _newContent(plan, name, matcher):
     if name in plan.documents:
         document = plan.documents[name]
         rendered = document.render()
-        return None if rendered == document.text else [rendered.encode("utf-8")]
+        encoding = getattr(document, "encoding", "utf-8")
+        return None if rendered == document.text else [rendered.encode(encoding, "xmlcharrefreplace")]
     if name in plan.headers:
         header, original, bodyOffset = plan.headers[name]
         rendered = header.render()
