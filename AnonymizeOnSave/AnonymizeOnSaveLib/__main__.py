@@ -127,9 +127,9 @@ def _scan(arguments, policy, out, err):
         out.write(f"{path}: {found} PHI value(s) found\n" if found else f"{path}: no PHI found\n")
 
     _report(arguments, outcomes, skipped, out, err, describe)
-    if any(outcome.status == "error" for outcome in outcomes):
-        return ERROR
-    return FOUND if any(outcome.status == "found" for outcome in outcomes) else 0
+    failed = any(outcome.status == "error" for outcome in outcomes)
+    found = any(outcome.status == "found" for outcome in outcomes)
+    return (FOUND if found else 0) | (ERROR if failed else 0)  # 3: PHI found, and some file could not be read
 
 
 def _clean(arguments, policy, out, err):
