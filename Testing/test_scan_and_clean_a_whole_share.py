@@ -94,6 +94,14 @@ def test_a_clean_writes_a_mirror_tree_of_clean_scenes_only(cli, share, tmp_path)
     assert cli("clean", str(share.root), "-o", str(mirror))[0] == 2  # an output folder that is not empty
 
 
+def test_the_json_report_of_a_clean_says_what_it_replaced(cli, share, tmp_path):
+    _, out, _ = cli("clean", str(share.root), "-o", str(tmp_path / "mirror"), "--json")
+    report = json.loads(out)
+    assert report["found"] is True and report["cleaned"] == 4 and report["errors"] == 1
+    _, out, _ = cli("clean", str(tmp_path / "mirror" / "clean"), "-o", str(tmp_path / "again"), "--json")
+    assert json.loads(out)["found"] is False and json.loads(out)["cleaned"] == 1
+
+
 def test_a_clean_in_place_cleans_every_scene_of_a_copy(cli, share, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(share.root, copy)

@@ -12,6 +12,7 @@ import time
 from collections import namedtuple
 from concurrent.futures import ProcessPoolExecutor
 
+from . import profile
 from .sceneFiles import SceneFileError, cleanPath, scanPath
 
 SCENE_SUFFIXES = (".mrml", ".mrb", ".nrrd", ".nhdr")
@@ -159,9 +160,17 @@ def writeCsv(outcomes, skipped, stream):
         writer.writerow([path, "skipped", "", "", "not a scene file"])
 
 
+def _replacedSomething(outcome):
+    return outcome.status == "cleaned" and any(
+        count for category, count in outcome.counts.items() if category != profile.MARKERS
+    )
+
+
 def asJson(outcomes, skipped):
+    """found: PHI was found (by scan) or replaced (by clean); cleaned: how many files clean wrote."""
     return {
-        "found": any(outcome.status == "found" for outcome in outcomes),
+        "found": any(outcome.status == "found" or _replacedSomething(outcome) for outcome in outcomes),
+        "cleaned": sum(outcome.status == "cleaned" for outcome in outcomes),
         "errors": sum(outcome.status == "error" for outcome in outcomes),
         "files": [
             {
