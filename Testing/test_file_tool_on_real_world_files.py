@@ -133,13 +133,14 @@ def test_a_zip_comment_is_searched_and_cleaned(tmp_path):
     assert _holds(str(tmp_path / "clean.mrb"), "DOE", PID) == []
 
 
-def test_a_scan_of_several_files_goes_on_past_a_bad_one_and_exits_2(tmp_path):
+def test_a_scan_of_several_files_goes_on_past_a_bad_one_and_exits_3_for_phi_and_an_error(tmp_path):
     good, bad, clean = tmp_path / "a.mrml", tmp_path / "b.mrb", tmp_path / "c.mrml"
     good.write_text(_scene())
     bad.write_bytes(b"not a zip")
     clean.write_text(_scene(items=""))
     code, out, err = _run(["scan", str(good), str(bad), str(clean)])
-    assert code == 2
+    assert code == 3
+    assert _run(["scan", str(bad), str(clean)])[0] == 2
     assert f"{good}: " in out and "PHI value(s) found" in out and f"{clean}: no PHI found" in out
     assert f"{bad}: " in err and err.count("\n") == 1
 
