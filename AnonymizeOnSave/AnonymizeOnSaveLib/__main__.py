@@ -24,7 +24,8 @@ from .pseudonyms import UID_ROOT
 from .shares import CleanWork, Progress, ScanWork, findScenes, isBundleFolder, run, writeCsv
 from .shares import asJson as reportAsJson
 
-FOUND, ERROR = 1, 2
+FOUND, ERROR, INTERRUPTED = 1, 2, 130
+MIN_KEY_BYTES = 16
 
 
 class _UsageError(Exception):
@@ -183,11 +184,18 @@ def main(argv=None, out=None, err=None, stdin=None):
     try:
         arguments = _parser().parse_args(argv)
         policy = _policy(arguments)
+        _warnAboutTheKey(arguments, policy, err)
         if arguments.command == "scan":
             return _scan(arguments, policy, out, err)
         if arguments.command == "clean":
             return _clean(arguments, policy, out, err)
         return _pseudonyms(arguments, policy, out, stdin)
+    except KeyboardInterrupt:
+        err.write(
+            "error: interrupted; every output written before this is complete, the one in progress was not written"
+            " (nothing partial is left under its name)\n"
+        )
+        return INTERRUPTED
     except BrokenPipeError:  # the reader went away (scan ... | head): stop quietly
         _silenceStdout(out)
         return ERROR
@@ -196,6 +204,19 @@ def main(argv=None, out=None, err=None, stdin=None):
     except Exception as error:  # a bug must still end in one line, never a traceback with values in it
         err.write(f"error: internal error ({type(error).__name__})\n")
     return ERROR
+
+
+def _warnAboutTheKey(arguments, policy, err):
+    """Pseudonyms and UIDs are the same everywhere only under one key: say so when there is none, or a weak one."""
+    if arguments.command not in ("scan", "clean"):
+        return
+    if policy.keyIsEphemeral:
+        err.write(
+            f"warning: no key (--key-file or ${KEY_ENVIRONMENT_VARIABLE}): pseudonyms and UIDs are random for this run"
+            " and will differ from any other run\n"
+        )
+    elif policy.keyLength() < MIN_KEY_BYTES:
+        err.write(f"warning: the key is shorter than {MIN_KEY_BYTES} bytes: anyone may guess it and undo pseudonyms\n")
 
 
 def _silenceStdout(out):

@@ -89,6 +89,9 @@ class Policy:
         policy.keyIsEphemeral = self.keyIsEphemeral
         return policy
 
+    def keyLength(self):
+        return len(self._key)
+
     def keyId(self):
         return self.pseudonyms.keyId()
 

@@ -1,0 +1,59 @@
+"""The command tells a privacy officer what the run cannot promise: no key (pseudonyms and UIDs random for this run,
+different from any other) or a key short enough to guess; and Ctrl-C ends with exit 130 and one line saying what
+was left (every output before it complete, nothing partial under a name), never a traceback."""
+
+import io
+import os
+
+from AnonymizeOnSaveLib import sceneFiles
+from AnonymizeOnSaveLib.__main__ import main
+
+SCENE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<MRML version="5">\n'
+    '<SubjectHierarchy id="vtkMRMLSubjectHierarchyNode1" name="SubjectHierarchy">'
+    '<SubjectHierarchyItem id="3" name="Scene" parent="0" attributes="Level^Scene|">'
+    '<SubjectHierarchyItem id="6" name="DOE^JOHN" parent="3" type="DICOM" uids="DICOM^MRN0042|" '
+    'attributes="DICOM.PatientID^MRN0042|DICOM.PatientName^DOE^JOHN|Level^Patient|"></SubjectHierarchyItem>'
+    "</SubjectHierarchyItem></SubjectHierarchy>\n</MRML>\n"
+)
+
+
+def _run(arguments):
+    out, err = io.StringIO(), io.StringIO()
+    return main(arguments, out=out, err=err), err.getvalue()
+
+
+def test_a_run_without_a_key_or_with_a_weak_one_says_so(tmp_path, monkeypatch):
+    (tmp_path / "a.mrml").write_text(SCENE)
+    monkeypatch.delenv("ANONYMIZE_ON_SAVE_KEY", raising=False)
+    code, err = _run(["scan", str(tmp_path / "a.mrml")])
+    assert code == 1 and "warning: no key" in err and "random for this run" in err
+    (tmp_path / "weak").write_text("secret")
+    code, err = _run(["scan", str(tmp_path / "a.mrml"), "--key-file", str(tmp_path / "weak")])
+    assert code == 1 and "shorter than 16 bytes" in err
+    (tmp_path / "strong").write_text("a-key-long-enough-for-a-hospital")
+    code, err = _run(["scan", str(tmp_path / "a.mrml"), "--key-file", str(tmp_path / "strong")])
+    assert code == 1 and "warning" not in err
+
+
+def test_ctrl_c_during_a_clean_leaves_complete_outputs_and_exits_130(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", "a-key-long-enough-for-a-hospital")
+    share = tmp_path / "share"
+    share.mkdir()
+    for name in ("a.mrml", "b.mrml"):
+        (share / name).write_text(SCENE)
+    written = []
+    original = sceneFiles._checkWritten
+
+    def interruptedOnTheSecond(temporary, target, values, matcher):
+        """The user presses Ctrl-C while the second scene is being written (after its temporary file exists)."""
+        if written:
+            raise KeyboardInterrupt
+        written.append(target)
+        return original(temporary, target, values, matcher)
+
+    monkeypatch.setattr(sceneFiles, "_checkWritten", interruptedOnTheSecond)
+    code, err = _run(["clean", str(share), "-o", str(tmp_path / "out")])
+    assert code == 130 and err.count("\n") == 1 and "interrupted" in err and "Traceback" not in err
+    left = sorted(os.listdir(tmp_path / "out"))
+    assert left == ["a.mrml"] and "DOE" not in (tmp_path / "out" / "a.mrml").read_text()
