@@ -31,6 +31,12 @@ def _zip(entries, path):
             archive.writestr(name, data)
 
 
+@pytest.fixture(autouse=True)
+def _aKey(monkeypatch):
+    """Every run here has a key (a run without one, or with a weak one, warns: test_the_command_warns_...)."""
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", "a-test-key-long-enough")
+
+
 def _run(arguments):
     out, err = io.StringIO(), io.StringIO()
     code = main(arguments, out=out, err=err)
@@ -142,7 +148,7 @@ def test_the_cli_runs_on_a_python_without_slicer(tmp_path, python):
     assert probe.returncode != 0, "the base interpreter must not have slicer for this test to mean anything"
     plain = tmp_path / "plain.mrml"
     plain.write_text(VALID_MRML)
-    env = {"PYTHONPATH": os.path.abspath("AnonymizeOnSave"), "ANONYMIZE_ON_SAVE_KEY": "cli-key"}
+    env = {"PYTHONPATH": os.path.abspath("AnonymizeOnSave"), "ANONYMIZE_ON_SAVE_KEY": "cli-key-long-enough-16"}
 
     def cli(*arguments):
         command = [python, "-m", "AnonymizeOnSaveLib", *arguments]

@@ -30,6 +30,12 @@ def _scene(items=ITEM, extra="", head='<?xml version="1.0" encoding="UTF-8"?>\n'
     )
 
 
+@pytest.fixture(autouse=True)
+def _aKey(monkeypatch):
+    """Every run here has a key (a run without one, or with a weak one, warns: test_the_command_warns_...)."""
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", "a-test-key-long-enough")
+
+
 def _run(arguments):
     out, err = io.StringIO(), io.StringIO()
     return main(arguments, out=out, err=err), out.getvalue(), err.getvalue()

@@ -14,7 +14,7 @@ from dicomScenes import buildSampleScene, leakScan
 from AnonymizeOnSaveLib import Policy, saveScene
 from AnonymizeOnSaveLib.__main__ import main
 
-KEY = "share-key"
+KEY = "share-key-for-these-tests"
 
 
 @pytest.fixture(scope="module")
