@@ -11,6 +11,7 @@ import os
 import time
 from collections import namedtuple
 from concurrent.futures import ProcessPoolExecutor
+from urllib.parse import quote
 
 from . import profile
 from .sceneFiles import SceneFileError, cleanPath, scanPath
@@ -23,12 +24,27 @@ Outcome = namedtuple("Outcome", "scene status findings counts error output")
 
 
 def isBundleFolder(path):
-    """A folder Slicer saved a scene into: its scene file named after it, or (a folder renamed since) its only
-    scene file beside the Data folder its files are in."""
+    """A folder Slicer saved a scene into: its scene file named after it; (a folder renamed since) its only scene
+    file beside the Data folder its files are in; or, as *File > Save* writes a .mrml, scene files beside the data
+    files they refer to (one unit: cleaned together, so every reference still finds its file)."""
     if os.path.isfile(os.path.join(path, os.path.basename(os.path.normpath(path)) + ".mrml")):
         return True
-    scenes = [name for name in os.listdir(path) if name.lower().endswith(".mrml")]
-    return len(scenes) == 1 and os.path.isdir(os.path.join(path, "Data"))
+    names = os.listdir(path)
+    scenes = [name for name in names if name.lower().endswith(".mrml")]
+    if len(scenes) == 1 and os.path.isdir(os.path.join(path, "Data")):
+        return True
+    others = [name for name in names if not name.lower().endswith(".mrml") and os.path.isfile(os.path.join(path, name))]
+    return bool(scenes and others) and any(_refersTo(os.path.join(path, scene), others) for scene in scenes)
+
+
+def _refersTo(sceneFile, names):
+    """Whether a scene file names any of these files (as a storage node's fileName, URL-encoded as Slicer writes)."""
+    try:
+        with open(sceneFile, "rb") as stream:
+            text = stream.read().decode("utf-8", "replace")
+    except OSError:
+        return False
+    return any(f'"{name}"' in text or f'"{quote(name, safe="")}"' in text for name in names)
 
 
 def _size(path):
