@@ -256,8 +256,8 @@ class PhiTextMatcher:
                     for token in set(key):
                         self._keysByToken.setdefault(token, []).append(key)
                     if category == profile.IDENTIFIERS and len(key) == 1 and len(key[0]) >= MIN_JOINED_ID:
-                        self._joinable.add(key[0])  # written in groups of two characters or more
-                        self._joinPrefixes.update(key[0][:length] for length in range(2, len(key[0])))
+                        self._joinable.add(key[0])  # written in groups of three characters or more
+                        self._joinPrefixes.update(key[0][:length] for length in range(3, len(key[0])))
         self._anchorSet = frozenset(self._anchors)
 
     def __bool__(self):
@@ -308,22 +308,23 @@ class PhiTextMatcher:
     def contains(self, text):
         if not text or not self._anchorSet:
             return False
-        if self._matches(tokens(text)):
+        folded = tokens(text)
+        if self._matches(folded):
             return True
         if not isGlued(text):
             return False
         if text.isascii() and "&" not in text and STAR not in text:  # the common case, without a loop over tokens
-            if not self._mayMatchFine(text):
+            if not self._mayMatchFine(text, set(folded)):
                 return False
             return bool(self._matches(fineFolded(text), False)) and bool(self._found(text))
         return bool(self._found(text))
 
-    def _mayMatchFine(self, text):
+    def _mayMatchFine(self, text, coarse=None):
         """Whether the fine cut of an ASCII text may match where the coarse one did not: some key holding a token
         only the fine cut makes has every one of its tokens in the text (a test on distinct tokens; a letter split
         off alone, an initial glued to a name, is not looked for)."""
         written = asciiTokens(text)
-        coarse = set(foldedAscii(written))
+        coarse = set(foldedAscii(written)) if coarse is None else coarse  # (the folded coarse tokens, when known)
         pieces = {piece for piece in fineCandidates(written, text) - coarse if len(piece) > 1 or piece.isdigit()}
         present = coarse | pieces
         return any(
