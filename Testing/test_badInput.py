@@ -92,10 +92,12 @@ def test_a_mostly_empty_data_entry_is_not_a_zip_bomb(tmp_path):
     assert scanPath(str(tmp_path / "s.mrb"))  # scanned (and PHI found), not refused
 
 
-def test_usage_errors_are_one_line_too(tmp_path):
+def test_usage_errors_show_the_usage_line_then_one_error_line(tmp_path):
     for arguments in ([], ["scan"], ["clean", "x.mrb"], ["clean", "x.mrb", "-o", "y", "--in-place"], ["nope"]):
         code, _, err = _run(arguments)
-        assert code == 2 and err.count("\n") == 1, (arguments, err)
+        lines = err.splitlines()
+        assert code == 2 and lines[0].startswith("usage: ") and lines[-1].startswith("error: "), (arguments, err)
+        assert sum(line.startswith("error: ") for line in lines) == 1, (arguments, err)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

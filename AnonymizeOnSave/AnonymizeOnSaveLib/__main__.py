@@ -13,6 +13,7 @@ place and the category. Progress is shown on a terminal only.
 
 import argparse
 import csv
+import datetime
 import io
 import json
 import os
@@ -29,12 +30,16 @@ MIN_KEY_BYTES = 16
 
 
 class _UsageError(Exception):
-    pass
+    """A command line the parser cannot take; usage: the usage line to show with it."""
+
+    def __init__(self, message, usage=""):
+        super().__init__(message)
+        self.usage = usage
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise _UsageError(message)
+        raise _UsageError(message, self.format_usage())
 
 
 def _parser():
@@ -93,6 +98,19 @@ def _policy(arguments):
     return Policy(key=key, retain=arguments.retain, recognisers=recognisers)
 
 
+def _runRecord(arguments):
+    """What a JSON report says of the run itself: the tool and its version, when, the command and its options, and
+    the key's fingerprint (never the key)."""
+    policy = arguments.policy
+    return {
+        "tool": {"name": "slicer-scene-anonymizer", "version": __version__},
+        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": arguments.command,
+        "options": {"retain": sorted(policy.retain), "recognisers": bool(policy.recognisers)},
+        "keyId": None if policy.keyIsEphemeral else policy.keyId(),
+    }
+
+
 def _report(arguments, outcomes, skipped, out, err, describe):
     for outcome in outcomes:
         if outcome.status == "error":
@@ -101,7 +119,8 @@ def _report(arguments, outcomes, skipped, out, err, describe):
         with open(arguments.csv, "w", newline="", encoding="utf-8") as stream:
             writeCsv(outcomes, skipped, stream)
     if arguments.json:
-        out.write(json.dumps(reportAsJson(outcomes, skipped), indent=2) + "\n")
+        report = {**_runRecord(arguments), **reportAsJson(outcomes, skipped)}
+        out.write(json.dumps(report, indent=2) + "\n")
         return
     for outcome in outcomes:
         if outcome.status != "error":
@@ -183,7 +202,7 @@ def main(argv=None, out=None, err=None, stdin=None):
     out, err, stdin = out or sys.stdout, err or sys.stderr, stdin or sys.stdin
     try:
         arguments = _parser().parse_args(argv)
-        policy = _policy(arguments)
+        policy = arguments.policy = _policy(arguments)
         _warnAboutTheKey(arguments, policy, err)
         if arguments.command == "scan":
             return _scan(arguments, policy, out, err)
@@ -199,7 +218,9 @@ def main(argv=None, out=None, err=None, stdin=None):
     except BrokenPipeError:  # the reader went away (scan ... | head): stop quietly
         _silenceStdout(out)
         return ERROR
-    except (_UsageError, PolicyError) as error:
+    except _UsageError as error:
+        err.write(f"{error.usage}error: {error}\n")  # as argparse does: the usage line, then the error
+    except PolicyError as error:
         err.write(f"error: {error}\n")
     except Exception as error:  # a bug must still end in one line, never a traceback with values in it
         err.write(f"error: internal error ({type(error).__name__})\n")
