@@ -140,7 +140,7 @@ def _scan(arguments, policy, out, err):
     outcomes, skipped = _run(arguments, arguments.paths, ScanWork(policy), err)
 
     def describe(outcome):
-        path = outcome.scene.path
+        path = outcome.shown
         for place, category in outcome.findings:
             out.write(f"{path}: {place} [{profile.CATEGORY_LABELS.get(category, category)}]\n")
         found = len(outcome.findings)
@@ -166,7 +166,7 @@ def _clean(arguments, policy, out, err):
     outcomes, skipped = _run(arguments, sources, work, err)
 
     def describe(outcome):
-        out.write(f"{outcome.scene.path}: cleaned into {outcome.output}\n")
+        out.write(f"{outcome.shown}: cleaned into {outcome.output}\n")
         for category, count in sorted(outcome.counts.items()):
             if count and category != profile.MARKERS:
                 out.write(f"  {profile.CATEGORY_LABELS.get(category, category)}: {count}\n")

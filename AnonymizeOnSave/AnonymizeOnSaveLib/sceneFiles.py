@@ -59,18 +59,20 @@ class SceneFileError(Exception):
 
 
 class ScanResult:
-    def __init__(self, findings, report):
+    def __init__(self, findings, report, matcher=None):
         self.findings = findings
         self.report = report
+        self.matcher = matcher  # the values found, to mask paths shown with them
 
     def __bool__(self):
         return bool(self.findings)
 
 
 class CleanResult:
-    def __init__(self, output, report):
+    def __init__(self, output, report, matcher=None):
         self.output = output
         self.report = report
+        self.matcher = matcher
 
 
 def _kind(name):
@@ -323,7 +325,7 @@ def scanPath(path, policy=None, matcher=None, progress=None):
             findings += _knownValueFindings(plan, matcher, found, path)
         if progress:
             progress(1.0)
-        return ScanResult(findings, Report.fromChanges(changes))
+        return ScanResult(findings, Report.fromChanges(changes), found)
     except _errors() as error:
         raise SceneFileError(_message(error)) from None
     finally:
@@ -410,7 +412,7 @@ def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None, knownVal
         _close(plan)
     if progress:
         progress(1.0)
-    return CleanResult(target, Report.fromChanges(changes))
+    return CleanResult(target, Report.fromChanges(changes), matcher)
 
 
 def _checkWritten(temporary, target, values, matcher):

@@ -14,13 +14,15 @@ from concurrent.futures import ProcessPoolExecutor
 from urllib.parse import quote
 
 from . import profile
+from .fileNames import replaceInFileName
 from .sceneFiles import SceneFileError, cleanPath, scanPath
 
 SCENE_SUFFIXES = (".mrml", ".mrb", ".nrrd", ".nhdr")
 
 Scene = namedtuple("Scene", "path relative size")
-Outcome = namedtuple("Outcome", "scene status findings counts error output")
-"""status: "clean" (nothing found), "found" (scan), "cleaned", "error"; findings: (place, category) pairs."""
+Outcome = namedtuple("Outcome", "scene status findings counts error output shown")
+"""status: "clean" (nothing found), "found" (scan), "cleaned", "error"; findings: (place, category) pairs; shown:
+the scene's path as reports show it (every value found in it masked)."""
 
 
 def isBundleFolder(path):
@@ -78,21 +80,40 @@ def _scanOne(scene, policy):
     try:
         result = scanPath(scene.path, policy)
     except SceneFileError as error:
-        return Outcome(scene, "error", [], {}, str(error), None)
+        return Outcome(scene, "error", [], {}, str(error), None, scene.path)
     findings = [(finding.place, finding.category) for finding in result.findings]
-    return Outcome(scene, "found" if result else "clean", findings, dict(result.report.counts), None, None)
+    shown = replaceInFileName(result.matcher, scene.path)
+    return Outcome(scene, "found" if result else "clean", findings, dict(result.report.counts), None, None, shown)
 
 
-def _cleanOne(scene, policy, destination):
-    """destination: the output path, or None to clean in place."""
+def _cleanOne(scene, policy, destination, mirrored=False):
+    """destination: the output path, or None to clean in place; mirrored: in a mirror tree, whose names are cleaned
+    like any other place (a scene named after its patient is not written under that name)."""
     try:
         if destination is not None:
             os.makedirs(os.path.dirname(destination) or ".", exist_ok=True)
         result = cleanPath(scene.path, destination, inPlace=destination is None, policy=policy)
+        output = result.output
+        if mirrored and destination.endswith(scene.relative):
+            root = destination[: len(destination) - len(scene.relative)]
+            output = os.path.join(root, replaceInFileName(result.matcher, scene.relative))
+            if output != destination:
+                if os.path.lexists(output):
+                    raise SceneFileError("two scenes get the same name once cleaned; clean them into separate folders")
+                os.makedirs(os.path.dirname(output), exist_ok=True)
+                os.rename(destination, output)
+                _removeEmptyFolders(os.path.dirname(destination), root)
     except (SceneFileError, OSError) as error:
         message = str(error) if isinstance(error, SceneFileError) else (error.strerror or type(error).__name__)
-        return Outcome(scene, "error", [], {}, message, None)
-    return Outcome(scene, "cleaned", [], dict(result.report.counts), None, result.output)
+        return Outcome(scene, "error", [], {}, message, None, scene.path)
+    shown = replaceInFileName(result.matcher, scene.path)
+    return Outcome(scene, "cleaned", [], dict(result.report.counts), None, output, shown)
+
+
+def _removeEmptyFolders(folder, root):
+    while os.path.normpath(folder) != os.path.normpath(root) and not os.listdir(folder):
+        os.rmdir(folder)
+        folder = os.path.dirname(folder)
 
 
 class Progress:
@@ -161,7 +182,7 @@ class CleanWork:
             destination = os.path.join(self.outputFolder, scene.relative)
         else:
             destination = None
-        return _cleanOne(scene, self.policy, destination)
+        return _cleanOne(scene, self.policy, destination, mirrored=self.outputFile is None and destination is not None)
 
 
 def writeCsv(outcomes, skipped, stream):
@@ -171,7 +192,7 @@ def writeCsv(outcomes, skipped, stream):
     for outcome in outcomes:
         rows = outcome.findings or [("", "")]
         for place, category in rows:
-            writer.writerow([outcome.scene.path, outcome.status, place, category, outcome.error or ""])
+            writer.writerow([outcome.shown, outcome.status, place, category, outcome.error or ""])
     for path in skipped:
         writer.writerow([path, "skipped", "", "", "not a scene file"])
 
@@ -190,7 +211,7 @@ def asJson(outcomes, skipped):
         "errors": sum(outcome.status == "error" for outcome in outcomes),
         "files": [
             {
-                "path": outcome.scene.path,
+                "path": outcome.shown,
                 "status": outcome.status,
                 "findings": [{"place": place, "category": category} for place, category in outcome.findings],
                 "counts": dict(sorted(outcome.counts.items())),
