@@ -1,6 +1,7 @@
 """A share whose folders and scene files are named after the patient ("Pérez José/Pérez_José_CT.mrml"): scan and
 clean report every path with the patient's values masked, and the cleaned mirror tree names its folders and files
-without them (a scene file the file tool's own scan would flag is not written under that name)."""
+without them (a scene file the file tool's own scan would flag is not written under that name); and a clean leaves
+an audit record per scene, with no value in it."""
 
 import io
 import json
@@ -44,3 +45,17 @@ def test_paths_in_reports_and_names_in_the_output_hold_no_value(tmp_path, monkey
     assert len(written) == 1 and "Pérez" not in written[0] and "José" not in written[0]
     assert leaks(str(tmp_path / "out"), [NAME, PID]) == []
     assert os.listdir(tmp_path / "out") == [written[0].split(os.sep)[0]]  # no empty folder left under the old name
+
+
+def test_a_clean_leaves_an_audit_record_per_scene_without_any_value(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", "names-in-a-share-key")
+    share = tmp_path / "share"
+    share.mkdir()
+    for name in ("a.mrml", "b.mrml"):
+        (share / name).write_text(SCENE, encoding="utf-8")
+    log = tmp_path / "audit.jsonl"
+    code, _, err = _run("clean", str(share), "-o", str(tmp_path / "out"), "--audit-log", str(log))
+    assert code == 0, err
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 2 and all(record["policy"]["keyId"] and record["counts"] for record in records)
+    assert "Pérez" not in log.read_text(encoding="utf-8") and PID not in log.read_text(encoding="utf-8")

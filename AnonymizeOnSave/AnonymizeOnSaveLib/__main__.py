@@ -20,8 +20,10 @@ import os
 import sys
 
 from . import __version__, profile
+from .audit import AUDIT_LOG_ENVIRONMENT_VARIABLE, appendAuditRecord, auditLogPath
 from .policy import KEY_ENVIRONMENT_VARIABLE, Policy, PolicyError
 from .pseudonyms import UID_ROOT
+from .report import Report
 from .shares import CleanWork, Progress, ScanWork, findScenes, isBundleFolder, run, writeCsv
 from .shares import asJson as reportAsJson
 
@@ -58,6 +60,11 @@ def _parser():
     target = clean.add_mutually_exclusive_group(required=True)
     target.add_argument("-o", "--output", metavar="DST", help="the cleaned file, or the folder of the mirror tree")
     target.add_argument("--in-place", action="store_true", help="replace each scene atomically")
+    clean.add_argument(
+        "--audit-log",
+        metavar="FILE",
+        help=f"append an audit record (no value) per cleaned scene (default: ${AUDIT_LOG_ENVIRONMENT_VARIABLE})",
+    )
     for command in (scan, clean):
         command.add_argument("--json", action="store_true", help="machine-readable output")
         command.add_argument("--csv", metavar="FILE", help="also write the report as CSV, for spreadsheets")
@@ -172,7 +179,17 @@ def _clean(arguments, policy, out, err):
                 out.write(f"  {profile.CATEGORY_LABELS.get(category, category)}: {count}\n")
 
     _report(arguments, outcomes, skipped, out, err, describe)
+    _audit(arguments, policy, outcomes)
     return ERROR if any(outcome.status == "error" for outcome in outcomes) else 0
+
+
+def _audit(arguments, policy, outcomes):
+    """One audit record per cleaned output (time, masked output path, options, key fingerprint, counts; no value),
+    appended to --audit-log or $ANONYMIZE_ON_SAVE_AUDIT_LOG when either is given."""
+    auditFile = arguments.audit_log or auditLogPath()
+    for outcome in outcomes:
+        if auditFile and outcome.status == "cleaned":
+            appendAuditRecord(outcome.output, policy, Report(dict(outcome.counts)), auditFile=auditFile)
 
 
 def _pseudonyms(arguments, policy, out, stdin):
