@@ -57,3 +57,18 @@ def test_ctrl_c_during_a_clean_leaves_complete_outputs_and_exits_130(tmp_path, m
     assert code == 130 and err.count("\n") == 1 and "interrupted" in err and "Traceback" not in err
     left = sorted(os.listdir(tmp_path / "out"))
     assert left == ["a.mrml"] and "DOE" not in (tmp_path / "out" / "a.mrml").read_text()
+
+
+def test_the_output_is_checked_before_any_work_and_an_empty_input_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", "a-key-long-enough-for-a-hospital")
+    (tmp_path / "a.mrml").write_text(SCENE)
+    code, err = _run(["clean", str(tmp_path / "a.mrml"), "-o", str(tmp_path / "x.mrb")])
+    assert code == 2 and "name ending in .mrml" in err and not (tmp_path / "x.mrb").exists()
+    (tmp_path / "into").mkdir()
+    code, err = _run(["clean", str(tmp_path / "a.mrml"), "-o", str(tmp_path / "into") + os.sep])
+    assert code == 0 and os.listdir(tmp_path / "into") == ["a.mrml"]
+    code, err = _run(["clean", str(tmp_path / "a.mrml"), "-o", str(tmp_path / "new") + os.sep])
+    assert code == 0 and os.listdir(tmp_path / "new") == ["a.mrml"]
+    (tmp_path / "empty").mkdir()
+    code, err = _run(["scan", str(tmp_path / "empty")])
+    assert code == 0 and "no scene file found" in err

@@ -136,10 +136,24 @@ def _report(arguments, outcomes, skipped, out, err, describe):
         out.write(f"{len(skipped)} file(s) that are not scene files were skipped\n")
 
 
+def _singleOutput(source, output):
+    """Where one scene is cleaned to, checked before any work: into an existing folder (or one named with a
+    trailing separator) under its own name; else a file or folder of the source's kind."""
+    if output.endswith(("/", os.sep)) or os.path.isdir(output):
+        return os.path.join(output, os.path.basename(os.path.normpath(source)))
+    sourceKind = os.path.splitext(source)[1].lower() if os.path.isfile(source) else ""
+    if os.path.splitext(output)[1].lower() != sourceKind and (sourceKind or output.lower().endswith((".mrb", ".mrml"))):
+        wanted = f"a name ending in {sourceKind}" if sourceKind else "a folder name (the source is a bundle folder)"
+        raise _UsageError(f"-o must be {wanted}: the output has the source's format")
+    return output
+
+
 def _run(arguments, paths, work, err):
     if arguments.jobs < 1:
         raise _UsageError("--jobs takes a number of processes, 1 or more")
     scenes, skipped = findScenes(paths)
+    if not scenes:
+        err.write("no scene file found (.mrml, .mrb, .nrrd, bundle folders): nothing was done\n")
     return run(scenes, work, arguments.jobs, Progress(err, scenes)), skipped
 
 
@@ -165,7 +179,7 @@ def _clean(arguments, policy, out, err):
     if arguments.in_place:
         work = CleanWork(policy)
     elif single:
-        work = CleanWork(policy, outputFile=arguments.output)
+        work = CleanWork(policy, outputFile=_singleOutput(sources[0], arguments.output))
     else:
         if os.path.lexists(arguments.output) and (not os.path.isdir(arguments.output) or os.listdir(arguments.output)):
             raise _UsageError("the output folder exists and is not empty; choose a new one")
