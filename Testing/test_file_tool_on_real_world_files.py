@@ -157,7 +157,11 @@ def test_a_closed_pipe_is_not_an_internal_error(tmp_path):
         ITEM.replace('id="6"', f'id="{6 + 2 * n}"').replace('id="7"', f'id="{7 + 2 * n}"') for n in range(3000)
     )
     path.write_text(_scene(items=items))  # thousands of findings: far more output than a pipe holds
-    env = {**os.environ, "PYTHONPATH": os.path.abspath("AnonymizeOnSave"), "ANONYMIZE_ON_SAVE_KEY": "k"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.path.abspath("AnonymizeOnSave"),
+        "ANONYMIZE_ON_SAVE_KEY": "a-key-long-enough-for-pipes",
+    }
     command = f"{sys.executable} -m AnonymizeOnSaveLib scan {path} | head -1"
     result = subprocess.run(command, shell=True, capture_output=True, text=True, env=env, check=False)
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr

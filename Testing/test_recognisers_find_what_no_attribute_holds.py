@@ -19,8 +19,8 @@ from AnonymizeOnSaveLib.policy import NO_PATIENT, PatientContext
 from AnonymizeOnSaveLib.recognisers import recognise
 from AnonymizeOnSaveLib.sceneFiles import scanPath
 
-POLICY = Policy(key="recognisers-key")
-SHIFTED = Policy(key="recognisers-key", retain=[profile.LONGITUDINAL_DATES])
+POLICY = Policy(key="recognisers-key-long-enough")
+SHIFTED = Policy(key="recognisers-key-long-enough", retain=[profile.LONGITUDINAL_DATES])
 TYPED = {
     "surgery date": "2019-05-14",
     "tracking UID": "1.2.826.0.1.3680043.8.498.1234567890123",
@@ -119,13 +119,13 @@ def test_a_shared_copy_holds_none_of_them_and_a_save_keeps_them_unless_asked(tmp
     assert leaks(str(tmp_path / "shared.mrb"), values) == []
     assert saveScene(_sceneWithTypedValues(), str(tmp_path / "saved.mrb"), policy=POLICY)
     assert {index for _, index in leaks(str(tmp_path / "saved.mrb"), values)} == {0, 1, 2, 3}
-    recognising = Policy(key="recognisers-key", recognisers=True)
+    recognising = Policy(key="recognisers-key-long-enough", recognisers=True)
     assert saveScene(_sceneWithTypedValues(), str(tmp_path / "asked.mrb"), policy=recognising)
     assert leaks(str(tmp_path / "asked.mrb"), values) == []
 
 
 def test_the_command_recognises_unless_told_not_to(tmp_path, monkeypatch):
-    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", "recognisers-key")
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", "recognisers-key-long-enough")
     assert saveScene(_sceneWithTypedValues(), str(tmp_path / "plain.mrb"), anonymize=False)
     out, err = io.StringIO(), io.StringIO()
     assert main(["clean", str(tmp_path / "plain.mrb"), "-o", str(tmp_path / "clean.mrb")], out=out, err=err) == 0
@@ -140,5 +140,5 @@ REAL_SCENES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "realScen
 
 @pytest.mark.parametrize("path", REAL_SCENES, ids=os.path.basename)
 def test_real_slicer_scene_files_give_the_recognisers_nothing_to_change(path):
-    findings = scanPath(path, Policy(key="recognisers-key", recognisers=True)).findings
+    findings = scanPath(path, Policy(key="recognisers-key-long-enough", recognisers=True)).findings
     assert [finding.place for finding in findings if finding.category != profile.MARKERS] == []

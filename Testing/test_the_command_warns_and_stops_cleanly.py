@@ -1,6 +1,6 @@
 """The command tells a privacy officer what the run cannot promise: no key (pseudonyms and UIDs random for this run,
-different from any other) or a key short enough to guess; and Ctrl-C ends with exit 130 and one line saying what
-was left (every output before it complete, nothing partial under a name), never a traceback."""
+different from any other), and refuses a key short enough to guess; Ctrl-C ends with exit 130 and one line saying
+what was left (every output before it complete, nothing partial under a name), never a traceback."""
 
 import io
 import os
@@ -23,14 +23,14 @@ def _run(arguments):
     return main(arguments, out=out, err=err), err.getvalue()
 
 
-def test_a_run_without_a_key_or_with_a_weak_one_says_so(tmp_path, monkeypatch):
+def test_a_run_without_a_key_says_so_and_a_weak_key_is_refused(tmp_path, monkeypatch):
     (tmp_path / "a.mrml").write_text(SCENE)
     monkeypatch.delenv("ANONYMIZE_ON_SAVE_KEY", raising=False)
     code, err = _run(["scan", str(tmp_path / "a.mrml")])
     assert code == 1 and "warning: no key" in err and "random for this run" in err
     (tmp_path / "weak").write_text("secret")
     code, err = _run(["scan", str(tmp_path / "a.mrml"), "--key-file", str(tmp_path / "weak")])
-    assert code == 1 and "shorter than 16 bytes" in err
+    assert code == 2 and "shorter than 16 bytes" in err and err.count("\n") == 1
     (tmp_path / "strong").write_text("a-key-long-enough-for-a-hospital")
     code, err = _run(["scan", str(tmp_path / "a.mrml"), "--key-file", str(tmp_path / "strong")])
     assert code == 1 and "warning" not in err

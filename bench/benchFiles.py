@@ -81,7 +81,11 @@ def shareAgainstSeparateRuns(folder, count):
     assert saveScene(sample, first, anonymize=False)
     for index in range(1, count):
         shutil.copyfile(first, os.path.join(share, f"scene-{index:04d}.mrml"))
-    environment = {**os.environ, "PYTHONPATH": os.path.abspath("AnonymizeOnSave"), "ANONYMIZE_ON_SAVE_KEY": "bench"}
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.path.abspath("AnonymizeOnSave"),
+        "ANONYMIZE_ON_SAVE_KEY": "bench-key-long-enough",
+    }
     command = [sys.executable, "-m", "AnonymizeOnSaveLib", "scan"]
 
     def run(arguments):

@@ -102,7 +102,10 @@ def _policy(arguments):
         except OSError as error:
             raise PolicyError(f"cannot read the key file ({error.strerror})") from None
     recognisers = not getattr(arguments, "no_recognisers", False)
-    return Policy(key=key, retain=arguments.retain, recognisers=recognisers)
+    policy = Policy(key=key, retain=arguments.retain, recognisers=recognisers)
+    if not policy.keyIsEphemeral and policy.keyLength() < MIN_KEY_BYTES:
+        raise PolicyError(f"the key is shorter than {MIN_KEY_BYTES} bytes: anyone could guess it; use a longer one")
+    return policy
 
 
 def _runRecord(arguments):
@@ -259,7 +262,8 @@ def main(argv=None, out=None, err=None, stdin=None):
 
 
 def _warnAboutTheKey(arguments, policy, err):
-    """Pseudonyms and UIDs are the same everywhere only under one key: say so when there is none, or a weak one."""
+    """Pseudonyms and UIDs are the same everywhere only under one key: say so when there is none (a key shorter
+    than MIN_KEY_BYTES is refused by _policy)."""
     if arguments.command not in ("scan", "clean"):
         return
     if policy.keyIsEphemeral:
@@ -267,8 +271,6 @@ def _warnAboutTheKey(arguments, policy, err):
             f"warning: no key (--key-file or ${KEY_ENVIRONMENT_VARIABLE}): pseudonyms and UIDs are random for this run"
             " and will differ from any other run\n"
         )
-    elif policy.keyLength() < MIN_KEY_BYTES:
-        err.write(f"warning: the key is shorter than {MIN_KEY_BYTES} bytes: anyone may guess it and undo pseudonyms\n")
 
 
 def _silenceStdout(out):
