@@ -49,6 +49,24 @@ def _closedSurfaceSegmentation(scene, name, compressed):
     return node
 
 
+def _convertedSegmentation(scene):
+    """As the Segment Editor leaves a segmentation the user made a closed surface of: painted as a labelmap,
+    converted by the segmentation logic (vtkBinaryLabelmapToClosedSurfaceConversionRule), the surface made its
+    source representation (so it is saved as a .seg.vtm)."""
+    node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "Converted")
+    labelmap = slicer.vtkOrientedImageData()
+    labelmap.SetDimensions(12, 12, 12)
+    labelmap.AllocateScalars(vtk.VTK_UNSIGNED_CHAR, 1)
+    labelmap.GetPointData().GetScalars().Fill(0)
+    for index in range(3 * 12 * 12 + 3 * 12 + 3, 9 * 12 * 12, 1):
+        if 3 <= index % 12 < 9 and 3 <= (index // 12) % 12 < 9:
+            labelmap.GetPointData().GetScalars().SetValue(index, 1)
+    node.AddSegmentFromBinaryLabelmapRepresentation(labelmap, f"{FAMILY} kidney")
+    segmentation = node.GetSegmentation()
+    assert segmentation.CreateRepresentation("Closed surface")
+    segmentation.SetSourceRepresentationName("Closed surface")
+
+
 def _segmentationSequence(scene):
     """A sequence of closed-surface segmentations: vtkMRMLSequenceStorageNode writes it as a nested .seq.mrb."""
     sequence = scene.AddNewNodeByClass("vtkMRMLSequenceNode", "Segments over time")
@@ -126,6 +144,7 @@ def buildBinaryDataScene():
     loadScalarVolume(scene, hospitalDatasets()[0], (True, False, False, True))
     _closedSurfaceSegmentation(scene, "Surfaces", compressed=True)
     _closedSurfaceSegmentation(scene, "Surfaces uncompressed", compressed=False)
+    _convertedSegmentation(scene)
     _segmentationSequence(scene)
     _planarContours(scene)
     _model(scene, "Surface")
