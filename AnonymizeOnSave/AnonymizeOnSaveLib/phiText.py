@@ -30,7 +30,6 @@ from .textTokens import (
     fineFolded,
     fineSpans,
     fold,
-    foldedAscii,
     isGlued,
     normalized,
     spans,
@@ -291,15 +290,14 @@ class PhiTextMatcher:
                     found.append((start, end, (joined,)))
         return found
 
-    def _found(self, text):
-        """(start, end, key) of every match in text, by character of the text, in the coarse and the fine cut."""
+    def _found(self, text, fineChecked=False):
+        """(start, end, key) of every match in text, by character of the text, in the coarse and the fine cut
+        (fineChecked: the caller already found that the fine cut may match)."""
         normal, origin = normalized(text)
         coarse = spans(normal)
         folded = [fold(normal[a:b]) for a, b in coarse]
         found = [(coarse[start][0], coarse[end - 1][1], key) for start, end, key in self._matches(folded)]
-        if isGlued(normal) and (
-            not normal.isascii() or (self._mayMatchFine(normal) and self._matches(fineFolded(normal), False))
-        ):
+        if isGlued(normal) and (fineChecked or self._fineMayMatch(normal, folded)):
             fine = fineSpans(normal, coarse)
             pieces = [token for *_, token in fine]  # (an ID both glued and with separators is not joined here)
             found += [(fine[start][0], fine[end - 1][1], key) for start, end, key in self._matches(pieces, False)]
@@ -313,18 +311,22 @@ class PhiTextMatcher:
             return True
         if not isGlued(text):
             return False
-        if text.isascii() and "&" not in text and STAR not in text:  # the common case, without a loop over tokens
-            if not self._mayMatchFine(text, set(folded)):
-                return False
-            return bool(self._matches(fineFolded(text), False)) and bool(self._found(text))
+        if text.isascii() and "&" not in text and STAR not in text:  # already normalized: no loop over its tokens
+            return self._fineMayMatch(text, folded) and bool(self._found(text, fineChecked=True))
         return bool(self._found(text))
 
-    def _mayMatchFine(self, text, coarse=None):
-        """Whether the fine cut of an ASCII text may match where the coarse one did not: some key holding a token
-        only the fine cut makes has every one of its tokens in the text (a test on distinct tokens; a letter split
-        off alone, an initial glued to a name, is not looked for)."""
+    def _fineMayMatch(self, normal, coarse):
+        """Whether the fine cut of a normalized text may find what the coarse one (its folded tokens) did not: for
+        ASCII text, a test on its distinct tokens, then a pass over joined text; other scripts make the cut."""
+        if not normal.isascii():
+            return True
+        return self._mayMatchFine(normal, set(coarse)) and bool(self._matches(fineFolded(normal), False))
+
+    def _mayMatchFine(self, text, coarse):
+        """Whether the fine cut of an ASCII text may match where the coarse one (the set of its folded tokens) did
+        not: some key holding a token only the fine cut makes has every one of its tokens in the text (a test on
+        distinct tokens; a letter split off alone, an initial glued to a name, is not looked for)."""
         written = asciiTokens(text)
-        coarse = set(foldedAscii(written)) if coarse is None else coarse  # (the folded coarse tokens, when known)
         pieces = {piece for piece in fineCandidates(written, text) - coarse if len(piece) > 1 or piece.isdigit()}
         present = coarse | pieces
         return any(

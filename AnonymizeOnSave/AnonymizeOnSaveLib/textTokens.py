@@ -94,11 +94,6 @@ def asciiTokens(text):
     return _ASCII_TOKEN.findall(text)
 
 
-def foldedAscii(written):
-    """asciiTokens folded, in one pass over their joined text."""
-    return _reduced(" ".join(written).lower()).split()
-
-
 _VOCABULARY = re.compile(r"(?:DICOM|DICOMHierarchy|PatientHierarchy)\.(\w+)")
 
 
