@@ -39,6 +39,7 @@ from .zipBundle import (
     BundleError,
     BundleWriter,
     commentText,
+    decodeComment,
     entryTexts,
     escapesBundle,
     extraFields,
@@ -491,7 +492,7 @@ def _entryCleaner(matcher):
     Comment that no longer says what the entry does, and without any field holding a value."""
 
     def clean(info, name):
-        comment = _entryComment(info.comment)
+        comment = decodeComment(info.comment)
         cleanComment = matcher.replace(comment)
         fields = []
         for fieldId, data in extraFields(info.extra):
@@ -504,13 +505,6 @@ def _entryCleaner(matcher):
         return joinExtraFields(fields), newComment or b""
 
     return clean
-
-
-def _entryComment(data):
-    try:
-        return (data or b"").decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp437")
 
 
 def _bundleChanges(plan, matcher):

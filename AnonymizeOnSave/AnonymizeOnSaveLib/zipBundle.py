@@ -137,10 +137,15 @@ def entryTexts(fileObject, info):
 
 def commentText(archive):
     """The archive comment as text (UTF-8, else the zip format's cp437)."""
+    return decodeComment(archive.comment)
+
+
+def decodeComment(data):
+    """An archive or entry comment as text: UTF-8, else the zip format's cp437."""
     try:
-        return archive.comment.decode("utf-8")
+        return (data or b"").decode("utf-8")
     except UnicodeDecodeError:
-        return archive.comment.decode("cp437")
+        return data.decode("cp437")
 
 
 def normalizedMember(directory, relative):
