@@ -8,18 +8,12 @@ import json
 import os
 
 from hospitalScenes import leaks
+from sceneText import patientScene
 
 from AnonymizeOnSaveLib.__main__ import main
 
 NAME, PID = "Pérez^José", "ES-7731-0042"
-SCENE = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n<MRML version="5">\n'
-    '<SubjectHierarchy id="vtkMRMLSubjectHierarchyNode1" name="SubjectHierarchy">'
-    '<SubjectHierarchyItem id="3" name="Scene" parent="0" attributes="Level^Scene|">'
-    f'<SubjectHierarchyItem id="6" name="{NAME}" parent="3" type="DICOM" uids="DICOM^{PID}|" '
-    f'attributes="DICOM.PatientID^{PID}|DICOM.PatientName^{NAME}|Level^Patient|"></SubjectHierarchyItem>'
-    "</SubjectHierarchyItem></SubjectHierarchy>\n</MRML>\n"
-)
+SCENE = patientScene(NAME, PID)
 
 
 def _run(*arguments):

@@ -11,6 +11,7 @@ import zlib
 import pytest
 import vtk
 from hospitalScenes import leaks
+from sceneText import patientScene
 
 from AnonymizeOnSaveLib import Policy
 from AnonymizeOnSaveLib.sceneFiles import SceneFileError, cleanPath, scanPath
@@ -20,14 +21,7 @@ NAME, PID = "DOE^JOHN", "MRN0042"
 VALUES = [NAME, PID]
 KNOWN = [(NAME, "ANON^X", "names"), (PID, "ANONID", "identifiers")]
 POLICY = Policy(key="outside-values-key")
-SCENE = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n<MRML version="5">\n'
-    '<SubjectHierarchy id="vtkMRMLSubjectHierarchyNode1" name="SubjectHierarchy">'
-    '<SubjectHierarchyItem id="3" name="Scene" parent="0" attributes="Level^Scene|">'
-    f'<SubjectHierarchyItem id="6" name="{NAME}" parent="3" type="DICOM" uids="DICOM^{PID}|" '
-    f'attributes="DICOM.PatientID^{PID}|DICOM.PatientName^{NAME}|Level^Patient|"></SubjectHierarchyItem>'
-    "</SubjectHierarchyItem></SubjectHierarchy>\n</MRML>\n"
-)
+SCENE = patientScene(NAME, PID)
 EMPTY_SCENE = '<?xml version="1.0" encoding="UTF-8"?>\n<MRML version="5">\n</MRML>\n'
 
 

@@ -5,17 +5,12 @@ what was left (every output before it complete, nothing partial under a name), n
 import io
 import os
 
+from sceneText import patientScene
+
 from AnonymizeOnSaveLib import sceneFiles
 from AnonymizeOnSaveLib.__main__ import main
 
-SCENE = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n<MRML version="5">\n'
-    '<SubjectHierarchy id="vtkMRMLSubjectHierarchyNode1" name="SubjectHierarchy">'
-    '<SubjectHierarchyItem id="3" name="Scene" parent="0" attributes="Level^Scene|">'
-    '<SubjectHierarchyItem id="6" name="DOE^JOHN" parent="3" type="DICOM" uids="DICOM^MRN0042|" '
-    'attributes="DICOM.PatientID^MRN0042|DICOM.PatientName^DOE^JOHN|Level^Patient|"></SubjectHierarchyItem>'
-    "</SubjectHierarchyItem></SubjectHierarchy>\n</MRML>\n"
-)
+SCENE = patientScene("DOE^JOHN", "MRN0042")
 
 
 def _run(arguments):

@@ -9,6 +9,7 @@ import zlib
 
 import pytest
 from hospitalScenes import leaks
+from sceneText import patientScene
 
 from AnonymizeOnSaveLib import Policy
 from AnonymizeOnSaveLib.sceneFiles import cleanPath, scanPath
@@ -16,14 +17,7 @@ from AnonymizeOnSaveLib.verify import search, verifyOutput
 
 NAME, PID = "DOE^JOHN", "MRN0042"
 POLICY = Policy(key="zip-extra-key")
-SCENE = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n<MRML version="5">\n'
-    '<SubjectHierarchy id="vtkMRMLSubjectHierarchyNode1" name="SubjectHierarchy">'
-    '<SubjectHierarchyItem id="3" name="Scene" parent="0" attributes="Level^Scene|">'
-    f'<SubjectHierarchyItem id="6" name="{NAME}" parent="3" type="DICOM" uids="DICOM^{PID}|" '
-    f'attributes="DICOM.PatientID^{PID}|DICOM.PatientName^{NAME}|Level^Patient|"></SubjectHierarchyItem>'
-    "</SubjectHierarchyItem></SubjectHierarchy>\n</MRML>\n"
-)
+SCENE = patientScene(NAME, PID)
 TIMESTAMP = struct.pack("<HHBI", 0x5455, 5, 1, 1700000000)  # extended timestamp: no text
 
 
