@@ -142,3 +142,19 @@ REAL_SCENES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "realScen
 def test_real_slicer_scene_files_give_the_recognisers_nothing_to_change(path):
     findings = scanPath(path, Policy(key="recognisers-key-long-enough", recognisers=True)).findings
     assert [finding.place for finding in findings if finding.category != profile.MARKERS] == []
+
+
+def test_a_written_scene_the_recognisers_cannot_read_fails_the_check(tmp_path):
+    """The search for known values passes a scene whose declared encoding the recognisers' scan refuses: not read
+    is not clean, so with the recognisers on the output is removed."""
+    from AnonymizeOnSaveLib.verify import VerificationError, verifyOutput
+
+    text = '<?xml version="1.0" encoding="UTF-7"?>\n<MRML version="5">\n</MRML>\n'
+    written = tmp_path / "shared.mrml"
+    written.write_text(text)
+    with pytest.raises(VerificationError, match="unreadable"):
+        verifyOutput(str(written), [], Policy(key="recognisers-key-long-enough", recognisers=True))
+    assert not written.exists()
+    written.write_text(text)
+    verifyOutput(str(written), [], POLICY)  # recognisers off: nothing asked the scan for
+    assert written.exists()

@@ -46,5 +46,5 @@ def _recognised(path, policy):
         return []
     try:
         return [finding.place for finding in scanPath(path, policy).findings if finding.category != profile.MARKERS]
-    except SceneFileError:
-        return []  # what cannot be read is found by the search above, or by the cleaning it leads to
+    except SceneFileError as error:  # not read is not clean: the cleaning this leads to fails, the output goes
+        return [f"{os.path.basename(path)} (unreadable: {error})"]
