@@ -149,7 +149,21 @@ def _charArray(tmp_path):
     return {"Data/m.vtp": _written(vtk.vtkXMLPolyDataWriter(), polyData, tmp_path / "c.vtp")}
 
 
+def _visits():
+    """Text that compresses into a stream longer than the cut made of it."""
+    return "".join(f"visit {index}: John Doe MRN0042, seen at {index * 7 % 24}h\n" for index in range(400)).encode()
+
+
+def _appendedWithATail(tmp_path):
+    writer = vtk.vtkXMLPolyDataWriter()
+    writer.SetDataModeToAppended()
+    return {"Data/m.vtp": _written(writer, _sphere(), tmp_path / "t.vtp") + b"\nnotes: John Doe MRN0042\n"}
+
+
 UNCLEANABLE = {
+    "text after a PNG's last chunk": lambda tmp_path: {"Data/shot.png": _png()["Data/shot.png"] + b"John Doe"},
+    "text after a VTK XML file's appended data": _appendedWithATail,
+    "a zlib stream cut short": lambda tmp_path: {"Data/x.bin": b"\0\1" + zlib.compress(_visits())[:120]},
     "a NIfTI description": lambda tmp_path: _nifti(),
     "a PNG text chunk": lambda tmp_path: _png(),
     "strings in an HDF5 transform": lambda tmp_path: {"Data/t.h5": b"\x89HDF\r\n\x1a\n\0\0 patient John Doe \0\0"},

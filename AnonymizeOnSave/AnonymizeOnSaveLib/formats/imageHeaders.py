@@ -77,6 +77,8 @@ def _png(data):
         if len(body) < length:
             raise FormatError("a PNG file ends inside a chunk")
         position += 12 + length
+        if kind == b"IEND":
+            break  # what follows is no chunk: read as bytes below
         try:
             if kind == b"tEXt":
                 pieces.append(body.decode("latin-1"))
@@ -94,6 +96,7 @@ def _png(data):
                 pieces.append(rawText(body))
         except (zlib.error, IndexError):
             raise FormatError("a PNG text chunk cannot be read") from None
+    pieces.append(rawText(data[position:]))  # bytes after the image's end, or after the last whole chunk
     return "\n".join(pieces)
 
 

@@ -37,7 +37,7 @@ def _streams(data):
             inflated = inflater.decompress(data[match.start() :])
         except zlib.error:
             continue
-        if inflated and inflater.eof:
+        if inflated:  # a stream cut short is read as far as it goes
             yield inflated
 
 

@@ -116,6 +116,14 @@ class VtkXmlFile(ValueSurface):
             self._readStrings(array)
         for array in self.bytesArrays:  # 8-bit arrays may hold text: searched, never cleaned
             self.otherText.append(rawText(self._arrayBytes(array)))
+        self.otherText += [self.tail, rawText(self._unclaimedAppended())]  # searched, never cleaned
+
+    def _unclaimedAppended(self):
+        """The appended bytes no array's offset points into (before the first chunk, or all when none does)."""
+        if self.appendedStart is None:
+            return b""
+        first = min(self.offsets, default=self.appendedEnd - self.appendedStart)
+        return self.data[self.appendedStart : self.appendedStart + first]
 
     def _freeText(self, start, end, kind):
         """Text that is no attribute nor array data: between elements (an information key's value), a comment or
