@@ -10,7 +10,7 @@ import zipfile
 import pytest
 import slicer
 import vtk
-from binaryDataScene import CUT_NAME, FAMILY, LONG_NAME, PATIENT, buildBinaryDataScene
+from binaryDataScene import CUT_NAME, FAMILY, LONG_NAME, PATIENT, VALUES, buildBinaryDataScene
 from dicomScenes import newScene
 from hospitalScenes import leaks
 
@@ -211,3 +211,24 @@ def test_a_name_cut_inside_the_family_name_is_replaced_whole(saves, tmp_path, na
     assert not any("densch" in entry for entry in _names(cleaned))
     assert any("Kidney surface model of the ANON^" in entry for entry in _names(cleaned))
     assert not any("densch" in entry for entry in _names(str(saves["folder"] / "anonymized" / name)))
+
+
+def test_a_seg_vtm_is_checked_with_the_blocks_it_names_and_nothing_else_in_their_folder(tmp_path):
+    """The check after a save reads the blocks a .seg.vtm names (its writer wrote them with it); a block an earlier
+    save left in the same folder was not written by this save and is not touched."""
+    from AnonymizeOnSaveLib.verify import companionPaths, verifyOutput
+
+    scene, _ = buildBinaryDataScene()
+    node = scene.GetFirstNodeByName("Surfaces uncompressed")
+    node.GetStorageNode().SetFileName(str(tmp_path / "Surfaces.seg.vtm"))
+    assert node.GetStorageNode().WriteData(node)
+    stale = tmp_path / "Surfaces.seg" / "Surfaces.seg_7.vtp"
+    stale.write_bytes((tmp_path / "Surfaces.seg" / "Surfaces.seg_0.vtp").read_bytes())
+    blocks = companionPaths(str(tmp_path / "Surfaces.seg.vtm"))
+    assert sorted(os.path.basename(block) for block in blocks) == ["Surfaces.seg_0.vtp", "Surfaces.seg_1.vtp"]
+    before = stale.read_bytes()
+    known = [(PATIENT["PatientName"], "ANON^X", "names"), (PATIENT["PatientID"], "ANONID", "identifiers")]
+    for block in blocks:
+        verifyOutput(block, known, POLICY)
+    assert leaks(str(tmp_path / "Surfaces.seg" / "Surfaces.seg_0.vtp"), VALUES) == []
+    assert stale.read_bytes() == before

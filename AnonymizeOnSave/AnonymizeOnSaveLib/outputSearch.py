@@ -207,13 +207,19 @@ class _Search:
 
 
 def companionPaths(path):
-    """The files a writer puts beside path and reports as path alone: a multiblock .vtm (a closed-surface
-    segmentation's .seg.vtm) writes its blocks into the folder named like it without the extension."""
-    if path.lower().endswith(".vtm"):
-        folder = path[: -len(".vtm")]
-        if os.path.isdir(folder):
-            return [folder]
-    return []
+    """The files a writer puts beside path and reports as path alone: the blocks a multiblock .vtm (a
+    closed-surface segmentation's .seg.vtm) names, which its writer wrote with it. Other files in their folder (a
+    block an earlier save left) were not written by this save and are not returned."""
+    if not path.lower().endswith(".vtm") or not os.path.isfile(path):
+        return []
+    with open(path, "rb") as stream:
+        try:
+            surface = readDataFile(path, stream.read())
+        except READ_ERRORS:
+            return []  # the .vtm itself is found unreadable by its own check
+    folder = os.path.dirname(os.path.abspath(path))
+    blocks = [os.path.normpath(os.path.join(folder, surface.values[index])) for index in sorted(surface.fileNames)]
+    return [block for block in blocks if os.path.commonpath([block, folder]) == folder and os.path.isfile(block)]
 
 
 def search(path, knownValues, matcher=None):
