@@ -204,3 +204,27 @@ def test_a_metaimage_header_is_read_to_its_real_end(tmp_path, where):
     written = _bundle(tmp_path / "saved", files, EMPTY_SCENE)
     verifyOutput(str(written), KNOWN, POLICY)
     assert leaks(str(written), VALUES) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("m.vtk", b"# vtk DataFile Version 4.2\nt\nASCII\nDATASET POLYDATA\nJohnDoe 3\n"),
+        ("m.vtk", b"# vtk DataFile Version 4.2\nt\nBINARY\nDATASET POLYDATA\nPOINTS 3 JohnDoe\n"),
+        (
+            "m.vtp",
+            b'<VTKFile type="PolyData" compressor="JohnDoe"><PolyData><FieldData>'
+            b'<Array type="String" Name="a" NumberOfTuples="1" format="binary">AAAA</Array>'
+            b"</FieldData></PolyData></VTKFile>",
+        ),
+        ("s.mrml", b'<?xml version="1.0" encoding="JohnDoe"?>\n<MRML version="5"></MRML>\n'),
+    ],
+)
+def test_a_file_refused_as_unreadable_is_named_without_quoting_its_words(tmp_path, name, data):
+    """The message names the place and the reason, never a word of the file (it may be the patient's name)."""
+    folder = _bundle(tmp_path / "share", {f"Data/{name}": data} if name != "s.mrml" else {})
+    if name == "s.mrml":
+        (folder / "scene.mrml").write_bytes(data)
+    with pytest.raises(SceneFileError) as refused:
+        scanPath(str(folder), POLICY)
+    assert "john" not in str(refused.value).lower()

@@ -10,6 +10,7 @@ it is copied byte for byte (zip entries without recompressing). Output goes to a
 into place, so a failure leaves no partial output.
 """
 
+import codecs
 import contextlib
 import functools
 import io
@@ -224,6 +225,15 @@ _DECLARED_ENCODING = re.compile(r"""<\?xml[^>]*encoding\s*=\s*["']([^"']+)""")
 _SINGLE_BYTE = ("iso-8859-1", "iso8859-1", "latin-1", "latin1", "windows-1252", "cp1252")
 
 
+def _codecName(name):
+    """An encoding's name for a message only when Python knows it as one (a file's other words may be a value)."""
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return ""
+    return f" ({name})"
+
+
 def _decode(data):
     """(text, encoding) of a scene file. UTF-8 as Slicer writes it now; a declared ISO-8859-1 (Slicer 4 wrote that
     declaration on every scene) or Windows-1252 file read as UTF-8 when its bytes are UTF-8 (they usually are: ASCII,
@@ -234,7 +244,7 @@ def _decode(data):
     if b"\0" in data:
         raise SceneFileError("a scene file holds NUL bytes: UTF-16 or binary, not the UTF-8 or Latin-1 Slicer writes")
     if declaredName not in ("utf-8", "utf8", "us-ascii", "ascii", *_SINGLE_BYTE):
-        raise SceneFileError(f"a scene file declares an encoding this tool does not read ({declaredName[:20]})")
+        raise SceneFileError(f"a scene file declares an encoding this tool does not read{_codecName(declaredName)}")
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

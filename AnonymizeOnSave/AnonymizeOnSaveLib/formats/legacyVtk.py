@@ -26,6 +26,14 @@ _PLAIN = re.compile(rb"[!#-$&-~]")  # what vtkDataWriter::EncodeString writes as
 _CELLS = ("VERTICES", "LINES", "POLYGONS", "TRIANGLE_STRIPS", "CELLS")
 _COUNTS = {"VECTORS": 3, "NORMALS": 3, "TENSORS": 9, "TENSORS6": 6, "GLOBAL_IDS": 1, "PEDIGREE_IDS": 1}
 _NO_DATA = ("DIMENSIONS", "SPACING", "ORIGIN", "ASPECT_RATIO")
+_SECTIONS = """DATASET POINT_DATA CELL_DATA POINTS CELL_TYPES SCALARS COLOR_SCALARS LOOKUP_TABLE TEXTURE_COORDINATES
+FIELD METADATA X_COORDINATES Y_COORDINATES Z_COORDINATES"""
+_KEYWORDS = frozenset((*_CELLS, *_COUNTS, *_NO_DATA, *_SECTIONS.split()))
+
+
+def _known(keyword):
+    """A keyword for a message only when it is one of the format's own (a file's other words may be a value)."""
+    return f" ({keyword})" if keyword in _KEYWORDS else ""
 
 
 def _decodeName(word):
@@ -154,9 +162,11 @@ class LegacyVtkFile(ValueSurface):
             elif keyword == "METADATA":
                 self._metadata()
             else:
-                raise FormatError(f"a legacy VTK file has a section this reader does not know ({keyword[:20]})")
+                raise FormatError(f"a legacy VTK file has a section this reader does not know{_known(keyword)}")
+        except FormatError:
+            raise
         except (IndexError, ValueError):
-            raise FormatError(f"a legacy VTK {keyword[:20]} line cannot be read") from None
+            raise FormatError(f"a legacy VTK section line cannot be read{_known(keyword)}") from None
 
     def _fieldArray(self):
         self._skipSpace()
@@ -182,7 +192,7 @@ class LegacyVtkFile(ValueSurface):
         elif kind == "bit" and self.binary:
             self._skipBytes((count + 7) // 8)
         elif kind not in _SIZES and kind != "bit":
-            raise FormatError(f"a legacy VTK array has a type this reader does not know ({kind[:20]})")
+            raise FormatError("a legacy VTK array has a type this reader does not know")
         elif self.binary:
             self._skipBytes(count * _SIZES[kind])
         else:

@@ -226,7 +226,8 @@ class VtkXmlFile(ValueSurface):
     def _decompress(self, block):
         decompress = _DECOMPRESS.get(self.compressor)
         if decompress is None:
-            raise FormatError(f"a VTK XML file compressed with {self.compressor} cannot be read")
+            known = self.compressor if re.fullmatch(r"vtk\w*Compressor", self.compressor or "") else "a compressor"
+            raise FormatError(f"a VTK XML file compressed with {known} cannot be read")
         try:
             return decompress(block)
         except (zlib.error, lzma.LZMAError):
