@@ -7,8 +7,10 @@
   pseudonyms (ID[,NAME])...    the crosswalk for a study coordinator: pseudonym ID, name and date shift per patient
 
 Exit codes: 0 nothing found / all cleaned, 1 PHI found (scan), 2 error (one line on stderr per file that could not be
-read, never a traceback; the run goes on past such a file). Values are never printed: findings name the file, the
-place and the category. Progress is shown on a terminal only.
+read, as it happens, never a traceback; the run goes on past such a file), 3 both, 130 interrupted. Values are never
+printed: findings name the file, the place and the category. Progress and a summary go to stderr (progress on a
+terminal only); --quiet leaves errors and warnings alone there. clean needs a key (--key-file or the environment
+variable) or --no-key: without one, pseudonyms and UIDs differ from every other run.
 """
 
 import argparse
@@ -18,17 +20,20 @@ import io
 import json
 import os
 import sys
+import time
 
 from . import __version__, profile
 from .audit import AUDIT_LOG_ENVIRONMENT_VARIABLE, appendAuditRecord, auditLogPath
 from .policy import KEY_ENVIRONMENT_VARIABLE, Policy, PolicyError
 from .pseudonyms import UID_ROOT
 from .report import Report
-from .shares import CleanWork, Progress, ScanWork, findScenes, isBundleFolder, run, writeCsv
+from .shares import CleanWork, Interrupted, Progress, ScanWork, findScenes, isBundleFolder, run, writeCsv
 from .shares import asJson as reportAsJson
 
 FOUND, ERROR, INTERRUPTED = 1, 2, 130
+STATUSES = {"found": "with PHI", "clean": "without PHI", "cleaned": "cleaned", "error": "could not be read or written"}
 MIN_KEY_BYTES = 16
+INCOMPLETE_MARKER = "INCOMPLETE.txt"
 
 
 class _UsageError(Exception):
@@ -37,6 +42,10 @@ class _UsageError(Exception):
     def __init__(self, message, usage=""):
         super().__init__(message)
         self.usage = usage
+
+
+class _Stopped(Exception):
+    """The run was interrupted; its report is out; the message says what was left."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,6 +78,14 @@ def _parser():
         command.add_argument("--json", action="store_true", help="machine-readable output")
         command.add_argument("--csv", metavar="FILE", help="also write the report as CSV, for spreadsheets")
         command.add_argument("--jobs", type=int, default=1, metavar="N", help="scan or clean in N processes")
+        command.add_argument(
+            "--quiet", action="store_true", help="no per-file lines, progress or summary; errors and warnings only"
+        )
+        command.add_argument(
+            "--no-key",
+            action="store_true",
+            help="run without a key: pseudonyms and UIDs random for this run (clean refuses to run without one)",
+        )
         command.add_argument(
             "--no-recognisers",
             action="store_true",
@@ -121,20 +138,23 @@ def _runRecord(arguments):
     }
 
 
-def _report(arguments, outcomes, skipped, out, err, describe):
-    for outcome in outcomes:
-        if outcome.status == "error":
-            err.write(f"error: {outcome.scene.path}: {outcome.error}\n")
+def _report(arguments, outcomes, skipped, out, describe, notReached=0, marker=None):
     if arguments.csv:
         with open(arguments.csv, "w", newline="", encoding="utf-8") as stream:
             writeCsv(outcomes, skipped, stream)
     if arguments.json:
         report = {**_runRecord(arguments), **reportAsJson(outcomes, skipped)}
+        report.update(notReached=notReached, incomplete=marker)
         out.write(json.dumps(report, indent=2) + "\n")
+        return
+    if arguments.quiet:
         return
     for outcome in outcomes:
         if outcome.status != "error":
             describe(outcome)
+            if outcome.missing:
+                out.write(f"{outcome.shown}: refers to {len(outcome.missing)} file(s) it does not hold: ")
+                out.write(", ".join(outcome.missing) + "\n")
     if skipped:
         out.write(f"{len(skipped)} file(s) that are not scene files were skipped\n")
 
@@ -152,16 +172,44 @@ def _singleOutput(source, output):
 
 
 def _run(arguments, paths, work, err):
+    """(outcomes, skipped, interrupted): every scene's outcome, each error shown on err as it happens."""
     if arguments.jobs < 1:
         raise _UsageError("--jobs takes a number of processes, 1 or more")
     scenes, skipped = findScenes(paths)
     if not scenes:
         err.write("no scene file found (.mrml, .mrb, .nrrd, bundle folders): nothing was done\n")
-    return run(scenes, work, arguments.jobs, Progress(err, scenes)), skipped
+
+    def showError(outcome):
+        if outcome.status == "error":
+            err.write(f"error: {outcome.shown}: {outcome.error}\n")
+            err.flush()
+
+    progress = None if arguments.quiet else Progress(err, scenes)
+    try:
+        return run(scenes, work, arguments.jobs, progress, showError), skipped, 0
+    except Interrupted as interruption:
+        return interruption.outcomes, skipped, len(scenes) - len(interruption.outcomes)
+
+
+def _summary(arguments, outcomes, skipped, notReached, started, err):
+    """One line on stderr at the end of a run over several scenes: what was done, for a person watching (the report
+    is on stdout; for one scene it says it all)."""
+    counts = {status: sum(outcome.status == status for outcome in outcomes) for status in STATUSES}
+    parts = [f"{len(outcomes) + notReached} scene(s)"]
+    parts += [f"{count} {label}" for status, label in STATUSES.items() if (count := counts[status])]
+    if notReached:
+        parts.append(f"{notReached} not reached (interrupted)")
+    if missing := sum(bool(outcome.missing) for outcome in outcomes):
+        parts.append(f"{missing} missing files they refer to")
+    if skipped:
+        parts.append(f"{len(skipped)} other file(s) skipped")
+    if not arguments.quiet and len(outcomes) + notReached > 1:
+        err.write(f"{arguments.command}: {', '.join(parts)} ({time.monotonic() - started:.1f} s)\n")
 
 
 def _scan(arguments, policy, out, err):
-    outcomes, skipped = _run(arguments, arguments.paths, ScanWork(policy), err)
+    started = time.monotonic()
+    outcomes, skipped, notReached = _run(arguments, arguments.paths, ScanWork(policy), err)
 
     def describe(outcome):
         path = outcome.shown
@@ -170,24 +218,35 @@ def _scan(arguments, policy, out, err):
         found = len(outcome.findings)
         out.write(f"{path}: {found} PHI value(s) found\n" if found else f"{path}: no PHI found\n")
 
-    _report(arguments, outcomes, skipped, out, err, describe)
+    _report(arguments, outcomes, skipped, out, describe, notReached)
+    _summary(arguments, outcomes, skipped, notReached, started, err)
+    if notReached:
+        raise _Stopped(f"interrupted: {notReached} scene(s) were not scanned")
     failed = any(outcome.status == "error" for outcome in outcomes)
     found = any(outcome.status == "found" for outcome in outcomes)
     return (FOUND if found else 0) | (ERROR if failed else 0)  # 3: PHI found, and some file could not be read
 
 
 def _clean(arguments, policy, out, err):
+    started = time.monotonic()
+    if policy.keyIsEphemeral and not arguments.no_key:
+        raise _UsageError(
+            f"clean needs a key (--key-file or ${KEY_ENVIRONMENT_VARIABLE}) so that pseudonyms and UIDs match every"
+            " other run; give --no-key to clean with random ones"
+        )
     sources = arguments.sources
     single = len(sources) == 1 and not (os.path.isdir(sources[0]) and not isBundleFolder(sources[0]))
+    mirror = None
     if arguments.in_place:
         work = CleanWork(policy)
     elif single:
         work = CleanWork(policy, outputFile=_singleOutput(sources[0], arguments.output))
     else:
-        if os.path.lexists(arguments.output) and (not os.path.isdir(arguments.output) or os.listdir(arguments.output)):
+        mirror = arguments.output
+        if os.path.lexists(mirror) and (not os.path.isdir(mirror) or os.listdir(mirror)):
             raise _UsageError("the output folder exists and is not empty; choose a new one")
-        work = CleanWork(policy, outputFolder=arguments.output)
-    outcomes, skipped = _run(arguments, sources, work, err)
+        work = CleanWork(policy, outputFolder=mirror)
+    outcomes, skipped, notReached = _run(arguments, sources, work, err)
 
     def describe(outcome):
         out.write(f"{outcome.shown}: cleaned into {outcome.output}\n")
@@ -195,9 +254,36 @@ def _clean(arguments, policy, out, err):
             if count and category != profile.MARKERS:
                 out.write(f"  {profile.CATEGORY_LABELS.get(category, category)}: {count}\n")
 
-    _report(arguments, outcomes, skipped, out, err, describe)
+    failed = sum(outcome.status == "error" for outcome in outcomes)
+    marker = _markIncomplete(mirror, failed, notReached) if mirror and (failed or notReached) else None
+    _report(arguments, outcomes, skipped, out, describe, notReached, marker)
     _audit(arguments, policy, outcomes)
-    return ERROR if any(outcome.status == "error" for outcome in outcomes) else 0
+    _summary(arguments, outcomes, skipped, notReached, started, err)
+    if marker:
+        err.write(f"warning: the output folder is incomplete: see {marker}\n")
+    if notReached:
+        raise _Stopped(
+            f"interrupted: {notReached} scene(s) were not cleaned; every output written is complete"
+            " (nothing partial is left under any name)"
+        )
+    return ERROR if failed else 0
+
+
+def _markIncomplete(folder, failed, notReached):
+    """A file in the output folder no one can miss, saying that scenes are absent and why (never which: their names
+    could hold PHI; the run's report lists them)."""
+    os.makedirs(folder, exist_ok=True)
+    marker = os.path.join(folder, INCOMPLETE_MARKER)
+    with open(marker, "w", encoding="utf-8") as stream:
+        stream.write("This folder is NOT a complete cleaned copy of the share.\n")
+        if failed:
+            stream.write(f"{failed} scene(s) could not be cleaned and are not here.\n")
+        if notReached:
+            stream.write(f"{notReached} scene(s) were not cleaned: the run was interrupted.\n")
+        stream.write(
+            "Every scene that is here is complete and was checked. The report of the run names the missing ones.\n"
+        )
+    return marker
 
 
 def _audit(arguments, policy, outcomes):
@@ -243,6 +329,9 @@ def main(argv=None, out=None, err=None, stdin=None):
         if arguments.command == "clean":
             return _clean(arguments, policy, out, err)
         return _pseudonyms(arguments, policy, out, stdin)
+    except _Stopped as stopped:
+        err.write(f"error: {stopped}\n")
+        return INTERRUPTED
     except KeyboardInterrupt:
         err.write(
             "error: interrupted; every output written before this is complete, the one in progress was not written"
@@ -264,9 +353,11 @@ def main(argv=None, out=None, err=None, stdin=None):
 def _warnAboutTheKey(arguments, policy, err):
     """Pseudonyms and UIDs are the same everywhere only under one key: say so when there is none (a key shorter
     than MIN_KEY_BYTES is refused by _policy)."""
-    if arguments.command not in ("scan", "clean"):
+    if arguments.command not in ("scan", "clean") or not policy.keyIsEphemeral:
         return
-    if policy.keyIsEphemeral:
+    if arguments.command == "clean" and not arguments.no_key:
+        return  # refused by _clean
+    if arguments.command == "clean" or not arguments.no_key:
         err.write(
             f"warning: no key (--key-file or ${KEY_ENVIRONMENT_VARIABLE}): pseudonyms and UIDs are random for this run"
             " and will differ from any other run\n"

@@ -61,20 +61,22 @@ class SceneFileError(Exception):
 
 
 class ScanResult:
-    def __init__(self, findings, report, matcher=None):
+    def __init__(self, findings, report, matcher=None, missing=()):
         self.findings = findings
         self.report = report
         self.matcher = matcher  # the values found, to mask paths shown with them
+        self.missing = list(missing)  # files the scene refers to that it does not hold (names masked)
 
     def __bool__(self):
         return bool(self.findings)
 
 
 class CleanResult:
-    def __init__(self, output, report, matcher=None):
+    def __init__(self, output, report, matcher=None, missing=()):
         self.output = output
         self.report = report
         self.matcher = matcher
+        self.missing = list(missing)
 
 
 def _kind(name):
@@ -194,6 +196,26 @@ class _Plan:
                 if nodeId is not None and not escapesBundle(fileName):
                     contexts[normalizedMember(folder, fileName)] = document.contextOfNode(nodeId)
         return contexts
+
+    def missingFiles(self, matcher):
+        """The files this bundle's scenes refer to that it does not hold (a lone .mrml: that are not on disk beside
+        it), their names masked: a reader of the scene, or of its cleaned copy, would not find their data."""
+        held = set(self.members.names())
+        missing = []
+        for documentName, document in self.documents.items():
+            folder = posixpath.dirname(documentName)
+            for _, _, fileName in document.storageFileNames():
+                if not fileName or "://" in fileName:
+                    continue
+                if isinstance(self.members, _SingleFile):
+                    present = os.path.exists(os.path.join(self.members.root, fileName))
+                else:
+                    present = not escapesBundle(fileName) and normalizedMember(folder, fileName) in held
+                if not present:
+                    missing.append(f"{self.prefix}{replaceInFileName(matcher, fileName)}")
+        for nested in self.nested.values():
+            missing += nested.missingFiles(matcher)
+        return sorted(set(missing))
 
     def renames(self, matcher):
         """member name -> its name without PHI, for the members whose name holds some."""
@@ -336,7 +358,7 @@ def scanPath(path, policy=None, matcher=None, progress=None):
             findings += _knownValueFindings(plan, matcher, found, path)
         if progress:
             progress(1.0)
-        return ScanResult(findings, Report.fromChanges(changes), found)
+        return ScanResult(findings, Report.fromChanges(changes), found, plan.missingFiles(found))
     except _errors() as error:
         raise SceneFileError(_message(error)) from None
     finally:
@@ -406,6 +428,7 @@ def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None, knownVal
         raise SceneFileError("the destination folder does not exist")
     plan, changes, matcher = _planChanges(src, policy, knownValues)
     try:
+        missing = plan.missingFiles(matcher)
         for change in changes:
             change.site.handle.write(change.value)
         with replaceWithTemporary(target) as temporary:
@@ -423,7 +446,7 @@ def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None, knownVal
         _close(plan)
     if progress:
         progress(1.0)
-    return CleanResult(target, Report.fromChanges(changes), matcher)
+    return CleanResult(target, Report.fromChanges(changes), matcher, missing)
 
 
 def _checkWritten(temporary, target, values, matcher):

@@ -8,6 +8,7 @@ share may also hold DICOM files or documents that this tool does not clean.
 
 import csv
 import os
+import signal
 import time
 from collections import namedtuple
 from concurrent.futures import ProcessPoolExecutor
@@ -20,9 +21,18 @@ from .sceneFiles import SceneFileError, cleanPath, scanPath
 SCENE_SUFFIXES = (".mrml", ".mrb", ".nrrd", ".nhdr")
 
 Scene = namedtuple("Scene", "path relative size")
-Outcome = namedtuple("Outcome", "scene status findings counts error output shown")
+Outcome = namedtuple("Outcome", "scene status findings counts error output shown missing")
 """status: "clean" (nothing found), "found" (scan), "cleaned", "error"; findings: (place, category) pairs; shown:
-the scene's path as reports show it (every value found in it masked)."""
+the scene's path as reports show it (every value found in it masked); missing: the files the scene refers to that
+the share does not hold (masked)."""
+
+
+class Interrupted(Exception):
+    """The run was interrupted (Ctrl-C): outcomes holds every scene finished, each complete, in the scenes' order."""
+
+    def __init__(self, outcomes):
+        super().__init__("interrupted")
+        self.outcomes = outcomes
 
 
 def isBundleFolder(path):
@@ -80,10 +90,11 @@ def _scanOne(scene, policy):
     try:
         result = scanPath(scene.path, policy)
     except SceneFileError as error:
-        return Outcome(scene, "error", [], {}, str(error), None, scene.path)
+        return Outcome(scene, "error", [], {}, str(error), None, scene.path, [])
     findings = [(finding.place, finding.category) for finding in result.findings]
     shown = replaceInFileName(result.matcher, scene.path)
-    return Outcome(scene, "found" if result else "clean", findings, dict(result.report.counts), None, None, shown)
+    status = "found" if result else "clean"
+    return Outcome(scene, status, findings, dict(result.report.counts), None, None, shown, result.missing)
 
 
 def _cleanOne(scene, policy, destination, mirrored=False):
@@ -105,9 +116,9 @@ def _cleanOne(scene, policy, destination, mirrored=False):
                 _removeEmptyFolders(os.path.dirname(destination), root)
     except (SceneFileError, OSError) as error:
         message = str(error) if isinstance(error, SceneFileError) else (error.strerror or type(error).__name__)
-        return Outcome(scene, "error", [], {}, message, None, scene.path)
+        return Outcome(scene, "error", [], {}, message, None, scene.path, [])
     shown = replaceInFileName(result.matcher, scene.path)
-    return Outcome(scene, "cleaned", [], dict(result.report.counts), None, output, shown)
+    return Outcome(scene, "cleaned", [], dict(result.report.counts), None, output, shown, result.missing)
 
 
 def _removeEmptyFolders(folder, root):
@@ -142,21 +153,54 @@ class Progress:
         self.stream.flush()
 
 
-def run(scenes, work, jobs=1, progress=None):
-    """Outcomes of work(scene) for every scene, in the scenes' order; jobs > 1 runs them in as many processes."""
+def run(scenes, work, jobs=1, progress=None, onOutcome=None):
+    """Outcomes of work(scene) for every scene, in the scenes' order; jobs > 1 runs them in as many processes.
+    onOutcome(outcome) is called as each one is known (errors are shown as they happen). On Ctrl-C, the scenes in
+    progress are finished (each is written whole or not at all), the others not started, and Interrupted raised."""
     outcomes = []
-    if jobs > 1 and len(scenes) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for outcome in pool.map(work, scenes, chunksize=max(1, len(scenes) // (jobs * 8))):
-                outcomes.append(outcome)
-                if progress:
-                    progress.done(outcome.scene)
-        return outcomes
-    for scene in scenes:
-        outcomes.append(work(scene))
+
+    def finished(outcome):
+        outcomes.append(outcome)
         if progress:
-            progress.done(scene)
+            progress.done(outcome.scene)
+        if onOutcome:
+            onOutcome(outcome)
+
+    if jobs > 1 and len(scenes) > 1:
+        _runInProcesses(scenes, work, jobs, finished, outcomes)
+        return outcomes
+    try:
+        for scene in scenes:
+            finished(work(scene))
+    except KeyboardInterrupt:
+        raise Interrupted(outcomes) from None
     return outcomes
+
+
+def _ignoreInterrupts():
+    """In a worker: Ctrl-C reaches the whole process group; the parent alone decides (a worker would die with a
+    traceback, possibly in the middle of a file)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _runInProcesses(scenes, work, jobs, finished, outcomes):
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_ignoreInterrupts) as pool:
+        futures = [pool.submit(work, scene) for scene in scenes]
+        try:
+            for future in futures:
+                finished(future.result())
+        except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the wait below
+            try:
+                for future in futures:
+                    future.cancel()
+                pool.shutdown(wait=True)
+                for future in futures[len(outcomes) :]:
+                    if future.done() and not future.cancelled() and future.exception() is None:
+                        finished(future.result())
+            finally:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise Interrupted(outcomes) from None
 
 
 class ScanWork:
@@ -186,13 +230,16 @@ class CleanWork:
 
 
 def writeCsv(outcomes, skipped, stream):
-    """One row per finding (or per file without any): path, status, place, category, error."""
+    """One row per finding (or per file without any), and per file a scene refers to but lacks (status "missing",
+    the file's masked name as the place): path, status, place, category, error."""
     writer = csv.writer(stream)
     writer.writerow(["path", "status", "place", "category", "error"])
     for outcome in outcomes:
         rows = outcome.findings or [("", "")]
         for place, category in rows:
             writer.writerow([outcome.shown, outcome.status, place, category, outcome.error or ""])
+        for name in outcome.missing:
+            writer.writerow([outcome.shown, "missing", name, "", "the scene refers to a file the share lacks"])
     for path in skipped:
         writer.writerow([path, "skipped", "", "", "not a scene file"])
 
@@ -217,6 +264,7 @@ def asJson(outcomes, skipped):
                 "counts": dict(sorted(outcome.counts.items())),
                 **({"error": outcome.error} if outcome.error else {}),
                 **({"output": outcome.output} if outcome.output else {}),
+                **({"missing": outcome.missing} if outcome.missing else {}),
             }
             for outcome in outcomes
         ],
