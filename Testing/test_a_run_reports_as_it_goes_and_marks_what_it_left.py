@@ -135,3 +135,16 @@ def test_a_scene_whose_files_are_missing_is_reported_with_their_names_masked(tmp
     _saveSideBySide(tmp_path / "whole", "CT.nrrd")
     code, out, _ = _run("scan", "--json", str(tmp_path / "whole"))
     assert "missing" not in json.loads(out)["files"][0]
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", KEY)
+    share = _share(tmp_path / "share", broken=())
+    read = []
+    monkeypatch.setattr("AnonymizeOnSaveLib.shares.cleanPath", lambda *arguments, **options: read.append(1))
+    for output in ("/proc/cleaned", "/proc/cleaned/"):  # /proc takes no new file or folder, even from root
+        code, _, err = _run("clean", str(share), "-o", output)
+        assert code == 2 and "cannot write into the output folder" in err and err.count("\n") == 1
+    code, _, err = _run("clean", str(share / "s0.mrml"), "-o", "/proc/s0.mrml")
+    assert code == 2 and "cannot write into the output folder" in err
+    assert read == []

@@ -20,6 +20,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 import time
 
 from . import __version__, profile
@@ -246,6 +247,7 @@ def _clean(arguments, policy, out, err):
         if os.path.lexists(mirror) and (not os.path.isdir(mirror) or os.listdir(mirror)):
             raise _UsageError("the output folder exists and is not empty; choose a new one")
         work = CleanWork(policy, outputFolder=mirror)
+    _checkWritable(arguments, sources, mirror)
     outcomes, skipped, notReached = _run(arguments, sources, work, err)
 
     def describe(outcome):
@@ -267,6 +269,25 @@ def _clean(arguments, policy, out, err):
             " (nothing partial is left under any name)"
         )
     return ERROR if failed else 0
+
+
+def _checkWritable(arguments, sources, mirror):
+    """Before any work: the folders outputs go to can be written (a read-only disk, a folder without permission),
+    found by writing there, as the clean will."""
+    if mirror:
+        folders = [mirror]
+    elif arguments.in_place:
+        folders = sorted({os.path.dirname(os.path.abspath(scene.path)) for scene in findScenes(sources)[0]})
+    else:
+        folders = [os.path.dirname(os.path.abspath(_singleOutput(sources[0], arguments.output)))]
+    for folder in folders:
+        try:
+            os.makedirs(folder, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as error:
+            where = "beside a scene to clean in place" if arguments.in_place else "into the output folder"
+            raise _UsageError(f"cannot write {where} ({error.strerror or type(error).__name__})") from None
 
 
 def _markIncomplete(folder, failed, notReached):
