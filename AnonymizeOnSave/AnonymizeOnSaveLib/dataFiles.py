@@ -47,10 +47,19 @@ class _SpanText:
         except UnicodeDecodeError:
             raise DataFileError("a data file is not UTF-8 text") from None
         self.values, self.places, self.newValues = [], [], {}
+        self.labels = {}  # value index -> the DICOM keyword its column's name stands for (profile.keywordForLabel)
 
     def sites(self, place="", context=NO_PATIENT):
         return [
-            Site(DATA, profile.DATA_TEXT, value, f"{place}{self.places[index]}", context, _ValueHandle(self, index))
+            Site(
+                DATA,
+                profile.DATA_TEXT,
+                value,
+                f"{place}{self.places[index]}",
+                context,
+                _ValueHandle(self, index),
+                self.labels.get(index),
+            )
             for index, (_, _, value) in enumerate(self.values)
         ]
 
@@ -106,28 +115,32 @@ class JsonStrings(_SpanText):
 
 class DelimitedText(_SpanText):
     """Every field of a delimited text (rows of a table, a colour table, a markups CSV); a field in double quotes
-    doubles the quotes it holds."""
+    doubles the quotes it holds. A column whose name (first row) stands for a DICOM attribute labels its cells."""
 
     def __init__(self, data, delimiter):
         super().__init__(data)
         self.delimiter = delimiter
         self.quoted = []
         field = re.compile(rf'"((?:[^"]|"")*)"(?=[{re.escape(delimiter)}\r\n]|$)|([^{re.escape(delimiter)}\r\n]*)')
-        row, position = 1, 0
+        row, column, position, header = 1, 0, 0, {}
         while position <= len(self.text):
             match = field.match(self.text, position)
             quoted = match.group(1) is not None
             start, end = match.span(1 if quoted else 2)
             value = match.group(1).replace('""', '"') if quoted else match.group(2)
+            if row == 1:
+                header[column] = profile.keywordForLabel(value)
+            elif value and header.get(column):
+                self.labels[len(self.values)] = header[column]
             if value:
                 self.values.append((start, end, value))
                 self.quoted.append(quoted)
                 self.places.append(f"row {row} field {len(self.values)}")
-            position = match.end()
+            position, column = match.end(), column + 1
             if self.text.startswith("\r\n", position):
-                row, position = row + 1, position + 2
+                row, column, position = row + 1, 0, position + 2
             elif position < len(self.text) and self.text[position] in "\r\n":
-                row, position = row + 1, position + 1
+                row, column, position = row + 1, 0, position + 1
             else:
                 position += 1  # past the delimiter, or past the end
 

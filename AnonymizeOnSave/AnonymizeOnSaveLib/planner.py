@@ -12,7 +12,7 @@ from . import profile
 from .fileNames import replaceInFileName
 from .phiText import PhiTextMatcher
 from .policy import NO_PATIENT, PatientContext, Policy, sceneContext
-from .recognisers import recognise
+from .recognisers import labelledIds, labelledValue, recognise
 
 # Site kinds
 ATTRIBUTE = "attribute"  # name: the attribute name; DICOM.* follow the profile, others are free text
@@ -169,8 +169,11 @@ def planChanges(sites, policy, knownValues=()):
         if new != value:
             changes.append(Change(site, new, category))
             foundValues.extend(valuePairs(value, new, category))
+    recognised = bool(policy.recognisers)
+    if recognised:
+        dataSites = _labelledFirst(changes, textSites, dataSites, policy, foundValues)
     matcher = PhiTextMatcher(foundValues)
-    replacedUids, recognised = [], bool(policy.recognisers)
+    replacedUids = []
     fileNameSites = [site for site in textSites if site.name == profile.FILE_NAMES]
     for site in textSites:
         if site.name != profile.FILE_NAMES:
@@ -194,6 +197,26 @@ def planChanges(sites, policy, knownValues=()):
     matcher.add(replacedUids)
     changes.values, changes.matcher = foundValues + replacedUids, matcher
     return changes
+
+
+def _labelledFirst(changes, textSites, dataSites, policy, foundValues):
+    """Values written under a label (a table column "MRN", "Accession #: A1234" in a description) become known
+    values before any text is searched, so they are replaced wherever else they were typed. Returns the data sites
+    left to search (a labelled cell is replaced whole)."""
+    others = []
+    for site in dataSites:
+        new = site.value
+        if site.source:  # a cell of a column named for a DICOM attribute
+            new = labelledValue(site.source, site.value, policy, site.context, foundValues)
+        if new != site.value:
+            changes.append(Change(site, new, profile.DATA_TEXT))
+        else:
+            others.append(site)
+            labelledIds(site.value, policy, site.context, foundValues)
+    for site in textSites:
+        if site.name != profile.FILE_NAMES:
+            labelledIds(site.value, policy, site.context, foundValues)
+    return others
 
 
 def replaceUids(text, policy, context=NO_PATIENT, replaced=None):

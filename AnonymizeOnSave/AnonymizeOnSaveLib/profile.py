@@ -6,6 +6,7 @@ action. Any other ``DICOM.*`` attribute is removed: an attribute we do not know 
 """
 
 import functools
+import re
 from collections import namedtuple
 
 # Actions
@@ -173,6 +174,30 @@ def ruleForAttribute(name):
         if name.startswith(prefix):
             return RULES.get(name[len(prefix) :], UNKNOWN_DICOM_RULE)
     return RULES.get(name) if name[:1].isupper() else None
+
+
+# What people write as a column name or label for a value a DICOM attribute holds ("MRN" over a column of record
+# numbers, "Accession #: A1234" in a description), folded to lower-case letters and digits; every keyword of RULES
+# whose category identifies a patient is one too ("PatientID", "Patient ID", "patient_id"). Under the recognisers,
+# the value such a label names gets that attribute's rule, whatever its form (an accession number has none).
+_LABEL_ALIASES = {
+    "PatientID": "mrn medicalrecordnumber medicalrecordno medicalrecord patientnumber patientno patid hospitalnumber",
+    "AccessionNumber": "accession accessionno accessionnr accno accnr",
+    "PatientBirthDate": "dob dateofbirth birthdate birthday",
+    "PatientName": "patientsname nameofpatient",
+    "OtherPatientIDs": "nhsnumber nhsno ssn socialsecuritynumber insurancenumber",
+}
+LABELLED_CATEGORIES = frozenset((NAMES, OTHER_NAMES, IDENTIFIERS, DATES, CONTACT))
+_LABELS = {
+    **{keyword.lower(): keyword for keyword, rule in RULES.items() if rule.category in LABELLED_CATEGORIES},
+    **{alias: keyword for keyword, aliases in _LABEL_ALIASES.items() for alias in aliases.split()},
+}
+_NOT_LABEL_CHARACTERS = re.compile(r"[^0-9a-z]+")
+
+
+def keywordForLabel(label):
+    """The DICOM keyword a column name or label stands for ("Accession #" -> AccessionNumber), or None."""
+    return _LABELS.get(_NOT_LABEL_CHARACTERS.sub("", label.lower())) if label and len(label) <= 40 else None
 
 
 # Values of these categories are searched in free text (names, descriptions, file names, written files).

@@ -13,13 +13,17 @@ whoever typed it). On when the policy says so (Policy(recognisers=True): the def
   as the arc's number): replaced by the keyed UID, as every UID the scene holds.
 - e-mail addresses become "[email]"; phone numbers (international with + or 00, or national with a leading 0, or
   North American, 8 digits or more) "[phone]".
+- labelled values: an identifier written after its label ("MRN 40718253", "Accession #: A1234", "Patient ID=77")
+  and every cell of a table column named for one ("MRN", "Accession number", "DOB", "Patient name", any DICOM
+  keyword of a patient identifying attribute: profile.keywordForLabel) get that attribute's rule, whatever their
+  form, and are then searched everywhere else like the values the scene holds.
 """
 
 import re
 import unicodedata
 
 from . import profile
-from .phiText import MONTH_NAMES
+from .phiText import DEFAULT_STAND_IN, MONTH_NAMES, STAND_INS
 
 _DATE_RULE = profile.RULES["StudyDate"]
 _UID_RULE = profile.RULES["StudyInstanceUID"]
@@ -48,6 +52,14 @@ _PHONES = (
     re.compile(r"(?<![\w.,/+-])\(?[2-9][0-9]{2}\)?[ .-][0-9]{3}[ .-][0-9]{4}(?![\w.,/])"),
 )
 MIN_PHONE_DIGITS = 8
+# A label and the identifier after it: the label as people write it (its words decide the keyword), then ":", "#",
+# "=" (or "#:") or spaces, then a word of 3 or more letters and digits holding a digit, or groups of digits.
+_LABELLED_ID = re.compile(
+    r"(?<![\w])(MRN|medical\s+record(?:\s+(?:number|no\.?))?|patient\s*(?:id|number|no\.?)|hospital\s+(?:number|no\.?)"
+    r"|accession(?:\s*(?:number|no\.?|nr\.?))?|acc\.?\s*(?:no\.?|nr\.?)|NHS\s+(?:number|no\.?)|SSN)"
+    r"(\s*[:#=]{1,3}\s*|\s+)(\d{2,}(?: \d{2,})+|(?=[\w/-]*\d)[A-Za-z0-9][\w/-]*[A-Za-z0-9])(?![\w])",
+    re.IGNORECASE,
+)
 
 
 def _folded(text):
@@ -97,6 +109,7 @@ def recognise(text, policy, context, replaced=None):
     each (original, replacement, category) is appended to replaced."""
     if not text or not any(character.isdigit() or character == "@" for character in text):
         return text
+    text = _LABELLED_ID.sub(lambda match: _labelledId(match, policy, context, replaced), text)
     text = _UID.sub(lambda match: _uid(match.group(0), policy, context, replaced), text)
     chosen, taken = [], bytearray(len(text) + 1)
     for start, end, kind, groups in _matches(text):
@@ -132,3 +145,30 @@ def _uid(written, policy, context, replaced):
     if replaced is not None and new != written:
         replaced.append((written, new, profile.UIDS))
     return new
+
+
+def labelledValue(keyword, value, policy, context, replaced=None):
+    """A value written under a label naming a DICOM attribute (a table cell under "MRN"), as that attribute's rule
+    makes it (a stand-in where the rule empties it); (original, replacement, category) appended to replaced."""
+    rule = profile.RULES[keyword]
+    new = policy.applyRule(rule, value.strip(), context)
+    if new == value.strip():
+        return value
+    new = new or STAND_INS.get(rule.category, DEFAULT_STAND_IN)
+    if replaced is not None:
+        replaced.append((value.strip(), new, rule.category))
+    return new
+
+
+def labelledIds(text, policy, context, replaced):
+    """Appends (original, replacement, category) of every identifier written after its label in text."""
+    if text and any(character.isdigit() for character in text):
+        _LABELLED_ID.sub(lambda match: _labelledId(match, policy, context, replaced), text)
+
+
+def _labelledId(match, policy, context, replaced):
+    label, separator, value = match.groups()
+    keyword = profile.keywordForLabel(label)
+    if keyword is None or len(value) < 3:
+        return match.group(0)
+    return f"{label}{separator}{labelledValue(keyword, value, policy, context, replaced)}"

@@ -15,6 +15,7 @@ trigger, whose names hold a value is a FormatError: it is not rebuilt by guesswo
 
 import sqlite3
 
+from ..profile import keywordForLabel
 from .rawBytes import rawText
 from .surface import FormatError, ValueSurface
 
@@ -105,7 +106,10 @@ class SqliteTables(ValueSurface):
                 text = _cellText(cell)
                 if text is not None:
                     place = f"table {number} row {row[0]} column {position + 1}"
-                    self.cells[self.add(text[0], place)] = (table, column, row[0], text[1])
+                    index = self.add(text[0], place)
+                    self.cells[index] = (table, column, row[0], text[1])
+                    if keyword := keywordForLabel(column):
+                        self.labels[index] = keyword
 
     def render(self):
         if not self.changed:

@@ -30,6 +30,7 @@ class ValueSurface:
     def __init__(self):
         self.values, self.places, self.newValues, self.fileNames = [], [], {}, set()
         self.otherText = []  # text read that no Site holds: searched, and nothing here can clean it
+        self.labels = {}  # value index -> the DICOM keyword its column's name stands for (profile.keywordForLabel)
 
     def add(self, value, place, fileName=False):
         if fileName:
@@ -52,7 +53,15 @@ class ValueSurface:
         return [
             Site(TEXT, profile.FILE_NAMES, value, f"{place}{self.places[index]}", context, _Handle(self, index))
             if index in self.fileNames
-            else Site(DATA, profile.DATA_TEXT, value, f"{place}{self.places[index]}", context, _Handle(self, index))
+            else Site(
+                DATA,
+                profile.DATA_TEXT,
+                value,
+                f"{place}{self.places[index]}",
+                context,
+                _Handle(self, index),
+                self.labels.get(index),
+            )
             for index, value in enumerate(self.values)
         ]
 
