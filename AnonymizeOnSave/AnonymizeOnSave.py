@@ -17,7 +17,14 @@ from slicer.ScriptedLoadableModule import (
 )
 
 from AnonymizeOnSaveGlue import installation
-from AnonymizeOnSaveGlue.policySettings import EVERY_SAVE, MODE_KEY, MODES, SHARED_COPIES_ONLY, PolicySettings
+from AnonymizeOnSaveGlue.policySettings import (
+    EVERY_SAVE,
+    MODE_KEY,
+    MODES,
+    RECOGNISERS_KEY,
+    SHARED_COPIES_ONLY,
+    PolicySettings,
+)
 from AnonymizeOnSaveGlue.postSaveCheck import PostSaveCheck
 from AnonymizeOnSaveGlue.saveDialogHook import SaveDialogHook, findSaveDialog
 from AnonymizeOnSaveGlue.utilWrapper import wrapSaveScene
@@ -272,6 +279,14 @@ class AnonymizeOnSaveSettingsPanel(ctk.ctkSettingsPanel):
             self.registerProperty(
                 MODE_KEY, self.modeComboBox, "currentUserDataAsString", str(qt.SIGNAL("currentIndexChanged(int)"))
             )
+        self.recognisersComboBox = recognisersComboBox(logic.settings)
+        layout.addRow(_("Find any date, UID, e-mail, phone:"), self.recognisersComboBox)
+        self.registerProperty(
+            RECOGNISERS_KEY,
+            self.recognisersComboBox,
+            "currentUserDataAsString",
+            str(qt.SIGNAL("currentIndexChanged(int)")),
+        )
         keyButton = qt.QPushButton(_("Copy the pseudonymization key"))
         keyButton.toolTip = _("Share it to give the same pseudonyms on another computer. Keep it secret.")
         keyButton.connect("clicked()", lambda: qt.QApplication.clipboard().setText(self.logic.settings.key()))
@@ -302,6 +317,33 @@ POLICY_TOOLTIPS = {
         "scene saved this way does not link it back to the DICOM database."
     ),
 }
+
+
+RECOGNISERS_LABELS = {
+    "SharedCopies": _("In shared copies (and scan, clean)"),
+    "EverySave": _("In every anonymized save"),
+    "Never": _("Never (only the values the scene holds)"),
+}
+RECOGNISERS_TOOLTIP = _(
+    "Besides the values the scene's DICOM attributes hold, replace any date, DICOM UID, e-mail address and phone "
+    "number typed anywhere, and any identifier under its label (a table column 'MRN', 'Accession #: ...' in a "
+    "description): PS3.15 and HIPAA Safe Harbor remove them whoever typed them. Years, versions, sizes and "
+    "measurements are left alone."
+)
+
+
+def recognisersComboBox(settings):
+    """Where the recognisers run (PolicySettings.recognisers), each choice stored as it is made."""
+    comboBox = ctk.ctkComboBox()
+    for value, label in RECOGNISERS_LABELS.items():
+        comboBox.addItem(label, value)
+    try:
+        comboBox.currentIndex = list(RECOGNISERS_LABELS).index(settings.recognisers())
+    except PolicyError:  # a value no choice shows: saves refuse it (fail closed) until a choice is made here
+        comboBox.currentIndex = -1
+    comboBox.toolTip = RECOGNISERS_TOOLTIP
+    comboBox.connect("currentIndexChanged(int)", lambda index: settings.setRecognisers(list(RECOGNISERS_LABELS)[index]))
+    return comboBox
 
 
 def addShareAction(logic):

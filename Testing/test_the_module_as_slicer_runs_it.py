@@ -147,6 +147,29 @@ def test_the_settings_dialog_reset_and_both_panels_agree(folder):
         assert logic.settings.mode() == "SharedCopiesOnly"
 
 
+def test_the_settings_panel_says_where_the_recognisers_run(folder):
+    with slicerApplication(folder) as app:
+        _, logic = _started(app)
+        panel = app.settingsDialog().panel("Anonymize On Save")
+        assert logic.settings.recognisers() == "SharedCopies" and panel.recognisersComboBox.currentIndex == 0
+        assert "MRN" in panel.recognisersComboBox.toolTip
+        panel.recognisersComboBox.currentIndex = 2
+        assert logic.settings.recognisers() == "Never" and logic.settings.policy().recognisers is False
+        panel.recognisersComboBox.currentIndex = 1
+        assert logic.settings.policy().recognisers is True
+        app.settingsDialog().restoreDefaults()
+        assert logic.settings.recognisers() == "SharedCopies" and logic.settings.policy().recognisers is None
+
+
+def test_a_recognisers_setting_no_choice_shows_is_refused_not_guessed(folder):
+    with slicerApplication(folder) as app:
+        module, logic = _started(app)
+        logic.settings.user.setValue(module.RECOGNISERS_KEY, "Sometimes")
+        assert module.recognisersComboBox(logic.settings).currentIndex == -1
+        with pytest.raises(module.PolicyError, match="Recognisers"):
+            logic.settings.policy()
+
+
 def test_messages_are_logged_once_and_translated_where_lupdate_finds_them(folder, caplog):
     with slicerApplication(folder) as app:
         _, logic = _started(app)
