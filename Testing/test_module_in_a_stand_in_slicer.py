@@ -91,7 +91,8 @@ def test_the_policy_combo_box_the_key_buttons_and_the_lock(app, monkeypatch):
     panel = app.settingsDialog().panel("Anonymize On Save")
     from PySide6.QtWidgets import QComboBox, QInputDialog, QPushButton
 
-    (comboBox,) = panel.findChildren(QComboBox)
+    comboBox = panel.modeComboBox
+    assert panel.findChildren(QComboBox) == [comboBox, panel.recognisersComboBox]
     assert comboBox.currentIndex == 0 and comboBox.enabled and "working" in comboBox.itemText(0).lower()
     comboBox.currentIndex = 1
     assert logic.settings.mode() == "EverySave" and logic.hook.enabled and logic.dialogHook.checkBox.checked

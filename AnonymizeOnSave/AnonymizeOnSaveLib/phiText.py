@@ -239,6 +239,8 @@ class PhiTextMatcher:
         self._joinPrefixes = set()  # every proper prefix of a joinable ID
         self._keysByToken = {}  # token -> the keys holding it
         self._seen = set()
+        self._ownTexts = set()  # what this tool writes (markers), besides the replacements
+        self._own = None  # the tokens, as written, of every replacement and own text (made when first needed)
         self.add(pairs)
 
     def add(self, pairs):
@@ -249,6 +251,7 @@ class PhiTextMatcher:
             self._seen.add((original, category))
             for key in valueKeys(original, category):
                 if key not in self._replacements:
+                    self._own = None
                     self._replacements[key] = replacement or STAND_INS.get(category, DEFAULT_STAND_IN)
                     anchor = 0 if len(key) == 1 else key.index(max(key, key=_rarity))
                     self._anchors.setdefault(key[anchor], []).append((key, anchor))
@@ -261,6 +264,29 @@ class PhiTextMatcher:
 
     def __bool__(self):
         return bool(self._replacements)
+
+    def addOwnText(self, texts):
+        """Texts this tool writes that hold no value (the de-identification markers): their glued tokens are not cut
+        finer in search of a value."""
+        self._ownTexts.update(texts)
+        self._own = None
+
+    def _ownTokens(self):
+        """The tokens, as written, of every replacement and own text: a token that is one of them is this tool's
+        output whole (ANONJ3A3JNMY3Y), and its pieces ("3") are no value's."""
+        if self._own is None:
+            self._own = set(asciiTokens(" ".join({*self._replacements.values(), *self._ownTexts})))
+        return self._own
+
+    def copy(self):
+        """A matcher that finds the same values, which values added to it leave this one without."""
+        twin = PhiTextMatcher.__new__(PhiTextMatcher)
+        twin._replacements, twin._seen = self._replacements.copy(), self._seen.copy()
+        twin._anchors = {token: list(keys) for token, keys in self._anchors.items()}
+        twin._keysByToken = {token: list(keys) for token, keys in self._keysByToken.items()}
+        twin._joinable, twin._joinPrefixes = self._joinable.copy(), self._joinPrefixes.copy()
+        twin._anchorSet, twin._ownTexts, twin._own = self._anchorSet, self._ownTexts.copy(), self._own
+        return twin
 
     def _matches(self, folded, joined=True):
         """(first token, end token, key) of every known value in a list of folded tokens, with joined a long ID
@@ -324,10 +350,12 @@ class PhiTextMatcher:
 
     def _mayMatchFine(self, text, coarse):
         """Whether the fine cut of an ASCII text may match where the coarse one (the set of its folded tokens) did
-        not: some key holding a token only the fine cut makes has every one of its tokens in the text (a test on
-        distinct tokens; a letter split off alone, an initial glued to a name, is not looked for)."""
-        written = asciiTokens(text)
-        pieces = {piece for piece in fineCandidates(written, text) - coarse if len(piece) > 1 or piece.isdigit()}
+        not: some key holding a piece the fine cut splits off a glued token (even one also written alone elsewhere:
+        the "3" of "3rd Jan 2020" beside "3 items") has every one of its tokens in the text (a test on distinct
+        tokens; a letter split off alone, an initial glued to a name, is not looked for; the tool's own pseudonyms
+        and markers are not cut)."""
+        written = set(asciiTokens(text)).difference(self._ownTokens())
+        pieces = {piece for piece in fineCandidates(written, text) if len(piece) > 1 or piece.isdigit()}
         present = coarse | pieces
         return any(
             all(token in present for token in key) for piece in pieces for key in self._keysByToken.get(piece, ())
@@ -382,3 +410,16 @@ class PhiTextMatcher:
             position = start
         pieces.append(text[:position])
         return "".join(reversed(pieces))
+
+
+_lastBuilt = [None, None]  # the values the last matcherFor was built for, and that matcher (never handed out)
+
+
+def matcherFor(pairs):
+    """A new PhiTextMatcher for these (original, replacement, category); when they are the very values of the last
+    call (a scene saved again, unchanged), a copy of the matcher built then: the keys of every spelling of every value
+    are not made again."""
+    pairs = tuple(pairs)
+    if pairs != _lastBuilt[0]:
+        _lastBuilt[:] = [pairs, PhiTextMatcher(pairs)]
+    return _lastBuilt[1].copy()

@@ -10,7 +10,7 @@ from collections import namedtuple
 
 from . import profile
 from .fileNames import replaceInFileName
-from .phiText import PhiTextMatcher
+from .phiText import PhiTextMatcher, matcherFor
 from .policy import NO_PATIENT, PatientContext, Policy, sceneContext
 from .recognisers import labelledIds, labelledValue, recognise
 
@@ -172,7 +172,8 @@ def planChanges(sites, policy, knownValues=()):
     recognised = bool(policy.recognisers)
     if recognised:
         dataSites = _labelledFirst(changes, textSites, dataSites, policy, foundValues)
-    matcher = PhiTextMatcher(foundValues)
+    matcher = matcherFor(foundValues)
+    matcher.addOwnText(markers.values())
     replacedUids = []
     fileNameSites = [site for site in textSites if site.name == profile.FILE_NAMES]
     for site in textSites:

@@ -31,6 +31,23 @@ _UNDECOMPOSED = str.maketrans({"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ
 _UNDECOMPOSED.update(str.maketrans({"ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ı": "i"}))
 
 
+def _digraphTokens(lowered):
+    """The distinct tokens of a lower-case ASCII text that hold a digraph (found with str.find: a long text, such as
+    a scene file, has few, and a regular expression would visit every character)."""
+    found = set()
+    for digraph in ("aa", "ae", "oe", "ue"):
+        position = lowered.find(digraph)
+        while position >= 0:
+            start, end = position, position + 2
+            while start and lowered[start - 1].isalnum():
+                start -= 1
+            while end < len(lowered) and lowered[end].isalnum():
+                end += 1
+            found.add(lowered[start:end])
+            position = lowered.find(digraph, end)
+    return found
+
+
 def _reduced(folded):
     return _DIGRAPHS.sub(lambda match: match.group(0)[0], folded)
 
@@ -48,7 +65,10 @@ def tokens(text):
     if STAR in text:
         text = text.replace(STAR, " ")
     if text.isascii() and "&" not in text:
-        return _ASCII_TOKEN.findall(_reduced(text.lower()))
+        lowered = text.lower()
+        found = _ASCII_TOKEN.findall(lowered)
+        reduced = {token: new for token in _digraphTokens(lowered) if (new := _reduced(token)) != token}
+        return [reduced.get(token, token) for token in found] if reduced else found
     text, _ = normalized(text)
     return [fold(token) for token in _TOKEN.findall(text)]
 
@@ -94,7 +114,8 @@ def asciiTokens(text):
     return _ASCII_TOKEN.findall(text)
 
 
-_VOCABULARY = re.compile(r"(?:DICOM|DICOMHierarchy|PatientHierarchy)\.(\w+)")
+# Each pattern starts with a literal, which the regular expression engine finds fast in a long text.
+_VOCABULARY = (re.compile(r"DICOM(?:Hierarchy)?\.(\w+)"), re.compile(r"PatientHierarchy\.(\w+)"))
 
 
 def fineCandidates(written, text=""):
@@ -102,11 +123,11 @@ def fineCandidates(written, text=""):
     made in a few passes over joined text. Slicer's node IDs (vtkMRMLScalarVolumeNode12) and the DICOM keywords
     naming item attributes in text (DICOM.SeriesDescription) are its own words, never a value glued to another.
     (A node ID holding a value fails the save on its own.)"""
-    vocabulary = set(_VOCABULARY.findall(text))
+    vocabulary = {word for pattern in _VOCABULARY for word in pattern.findall(text)}
     glued = [
         token
         for token in set(written).difference(vocabulary)
-        if _GLUED_TOKEN.search(token) and not token.startswith("vtkMRML")
+        if (_splitsDigits(token) if token.isdigit() else _GLUED_TOKEN.search(token) and not token.startswith("vtkMRML"))
     ]
     pieces = set(_reduced(" ".join(_ROUGH_FINE.findall(" ".join(glued))).lower()).split())
     candidates = {piece.lstrip("0") or "0" if piece[0] == "0" else piece for piece in pieces}
@@ -114,6 +135,12 @@ def fineCandidates(written, text=""):
         if token.isdigit() and len(token) >= 12:  # a date-time's date
             candidates.update(folded for *_, folded in _digits(0, len(token), token))
     return candidates
+
+
+def _splitsDigits(digits):
+    """Whether the fine cut changes a run of digits: a leading zero, or a date-time (not a UID's 39-digit arc: a new
+    UID has one, and a hierarchy thousands)."""
+    return (digits[0] == "0" and len(digits) > 1) or (12 <= len(digits) <= 21 and _isDate(digits[:8]))
 
 
 _FAST_DATE_TIME = re.compile(r"\b((?:1[89]|2[01])[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]))([0-9]{4,13})\b")

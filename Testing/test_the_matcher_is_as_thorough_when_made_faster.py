@@ -1,0 +1,65 @@
+"""What makes the check of a big written scene fast must not make it miss anything: the digraph reduction of a long
+text, the matcher reused for a scene saved again unchanged, and the tool's own pseudonyms left uncut by the fine
+search (a token that is one of them whole is this tool's output). Each is compared with the plain way."""
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from AnonymizeOnSaveLib import profile
+from AnonymizeOnSaveLib.phiText import PhiTextMatcher, matcherFor
+from AnonymizeOnSaveLib.pseudonyms import Pseudonymizer
+from AnonymizeOnSaveLib.textTokens import _reduced, tokens
+
+_WORDS = st.sampled_from(["Mueller", "Soerensen", "Aaberg", "queue", "Doe", "AE", "aeae", "x1", "does", "<a b=", "  "])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_WORDS, st.text(alphabet="aeouAEOUbn1 .", max_size=8)), max_size=400))
+def test_the_tokens_of_a_long_text_are_those_of_the_plain_reduction(pieces):
+    text = " ".join(pieces)
+    assert tokens(text) == re.findall(r"[a-z0-9]+", _reduced(text.lower()))
+
+
+PAIRS = [("DOE^JOHN", "ANON^K3J10P1HZT", profile.NAMES), ("40718253", "ANONJ3A3JNMY3Y", profile.IDENTIFIERS)]
+
+
+def test_a_reused_matcher_is_a_copy_that_values_added_elsewhere_do_not_reach():
+    first = matcherFor(PAIRS)
+    first.add([("2020-01-03", "", profile.DATES)])
+    assert first.contains("seen 2020-01-03")
+    again = matcherFor(PAIRS)
+    assert not again.contains("seen 2020-01-03") and again.contains("John Doe")
+    assert matcherFor(PAIRS[:1]).contains("John Doe") and not matcherFor(PAIRS[:1]).contains("40718253")
+
+
+def _bigWrittenScene(extra):
+    """Thousands of the tool's own pseudonyms and UIDs, as an anonymized hierarchy holds them, and one more text."""
+    pseudonyms = Pseudonymizer(b"a-key-long-enough-for-this-test")
+    items = "".join(
+        f'<Item name="{pseudonyms.personName(str(n))}" id="{pseudonyms.identifier(str(n))}" '
+        f'uid="{pseudonyms.uid(f"1.2.3.{n}")}" note="PS3.15 {n % 12 + 1}"/>\n'
+        for n in range(3000)
+    )
+    return items + extra, pseudonyms
+
+
+def test_own_pseudonyms_are_not_cut_but_a_value_glued_among_them_is_found():
+    clean, pseudonyms = _bigWrittenScene("")
+    pairs = [(str(n), pseudonyms.identifier(str(n)), profile.IDENTIFIERS) for n in range(1000, 1010)]
+    pairs += [("DOE^JOHN", "ANON^X", profile.NAMES), ("20200103", "", profile.DATES)]
+    matcher = PhiTextMatcher(pairs)
+    matcher.addOwnText(["DICOM PS3.15 E.1-1"])
+    assert not matcher.contains(clean)
+    for glued in ("TinyJohnDoeCT", "scan20200103b", "Doe_John2020", "on 3rd Jan 2020"):
+        written, _ = _bigWrittenScene(f'<Text value="{glued}"/>\n')
+        assert matcher.contains(written), glued
+        plain = PhiTextMatcher(pairs)  # the same search, no token known as the tool's own
+        assert plain.contains(written)
+
+
+def test_a_value_split_off_a_glued_token_is_found_when_its_piece_is_also_written_alone():
+    """The "3" of "3rd Jan 2020" is also a word of its own in "3 items": the fine search still runs."""
+    matcher = PhiTextMatcher([("20200103", "", profile.DATES)])
+    assert matcher.replace("3 items, on 3rd Jan 2020") == "3 items, on [date]"
