@@ -43,3 +43,14 @@ def test_the_wheel_installs_a_console_command_that_scans_and_cleans(tmp_path):
     assert cleaned.returncode == 0, cleaned.stderr
     assert "MRN0042" not in (tmp_path / "clean.mrml").read_text(encoding="utf-8")
     assert _run([str(command), "scan", str(tmp_path / "clean.mrml")], env=clean).returncode == 0
+    dicom = _run([str(command), "dicom", str(scene), "-o", str(tmp_path / "dicom-out"), "--no-key"], env=clean)
+    assert dicom.returncode == 2 and "needs pydicom" in dicom.stderr and "Traceback" not in dicom.stderr
+    table = _run(
+        [
+            str(python),
+            "-c",
+            "import AnonymizeOnSaveLib.dicom, os; print(os.listdir(AnonymizeOnSaveLib.dicom.__path__[0]))",
+        ],
+        env=clean,
+    )
+    assert "annexE.csv" in table.stdout  # the standard's table ships with the package

@@ -4,6 +4,8 @@
   clean SRC... (-o DST | --in-place)
                                a cleaned copy (a file; or, for folders or several sources, a mirror tree holding
                                only the cleaned scenes), or each scene cleaned in place
+  dicom IN... -o OUT           de-identify DICOM files and folders (PS3.15 Table E.1-1; needs pydicom), with the
+                               pseudonyms and UIDs scenes get under the same key; --crosswalk DIR for the mapping
   pseudonyms (ID[,NAME])...    the crosswalk for a study coordinator: pseudonym ID, name and date shift per patient
 
 Exit codes: 0 nothing found / all cleaned, 1 PHI found (scan), 2 error (one line on stderr per file that could not be
@@ -75,10 +77,23 @@ def _parser():
         metavar="FILE",
         help=f"append an audit record (no value) per cleaned scene (default: ${AUDIT_LOG_ENVIRONMENT_VARIABLE})",
     )
-    for command in (scan, clean):
+    dicom = commands.add_parser(
+        "dicom", help="de-identify DICOM files and folders, PS3.15 Table E.1-1 (needs pydicom: pip install .[dicom])"
+    )
+    dicom.add_argument("inputs", nargs="+", metavar="IN")
+    dicom.add_argument("-o", "--output", required=True, metavar="OUT", help="a new (or empty) folder")
+    dicom.add_argument(
+        "--layout",
+        choices=("patient", "mirror"),
+        default="patient",
+        help="patient/study/series folders named by their new IDs and UIDs (default), or the input's folders coded",
+    )
+    dicom.add_argument("--crosswalk", metavar="DIR", help="write uid_mapping.csv and patid_mapping.csv there")
+    dicom.add_argument("--retain-safe-private", action="store_true", help="keep private attributes, their text cleaned")
+    for command in (scan, clean, dicom):
         command.add_argument("--json", action="store_true", help="machine-readable output")
         command.add_argument("--csv", metavar="FILE", help="also write the report as CSV, for spreadsheets")
-        command.add_argument("--jobs", type=int, default=1, metavar="N", help="scan or clean in N processes")
+        command.add_argument("--jobs", type=int, default=1, metavar="N", help="work in N processes")
         command.add_argument(
             "--quiet", action="store_true", help="no per-file lines, progress or summary; errors and warnings only"
         )
@@ -97,7 +112,7 @@ def _parser():
     pseudonyms.add_argument(
         "--uids", action="store_true", help="read DICOM UIDs (study, series, instance) instead: the UID each one gets"
     )
-    for command in (scan, clean, pseudonyms):
+    for command in (scan, clean, dicom, pseudonyms):
         command.add_argument(
             "--retain", action="append", default=[], choices=profile.RETAIN_OPTIONS, help="a PS3.15 retain option"
         )
@@ -349,6 +364,10 @@ def main(argv=None, out=None, err=None, stdin=None):
             return _scan(arguments, policy, out, err)
         if arguments.command == "clean":
             return _clean(arguments, policy, out, err)
+        if arguments.command == "dicom":
+            from .dicomCommand import dicomCommand  # pydicom is needed here only
+
+            return dicomCommand(arguments, policy, out, err)
         return _pseudonyms(arguments, policy, out, stdin)
     except _Stopped as stopped:
         err.write(f"error: {stopped}\n")
@@ -374,11 +393,11 @@ def main(argv=None, out=None, err=None, stdin=None):
 def _warnAboutTheKey(arguments, policy, err):
     """Pseudonyms and UIDs are the same everywhere only under one key: say so when there is none (a key shorter
     than MIN_KEY_BYTES is refused by _policy)."""
-    if arguments.command not in ("scan", "clean") or not policy.keyIsEphemeral:
+    if arguments.command not in ("scan", "clean", "dicom") or not policy.keyIsEphemeral:
         return
-    if arguments.command == "clean" and not arguments.no_key:
-        return  # refused by _clean
-    if arguments.command == "clean" or not arguments.no_key:
+    if arguments.command in ("clean", "dicom") and not arguments.no_key:
+        return  # refused by _clean and dicomCommand
+    if arguments.command in ("clean", "dicom") or not arguments.no_key:
         err.write(
             f"warning: no key (--key-file or ${KEY_ENVIRONMENT_VARIABLE}): pseudonyms and UIDs are random for this run"
             " and will differ from any other run\n"

@@ -1,0 +1,222 @@
+"""`slicer-scene-anonymizer dicom` on an archive as a PACS exports it (dicomArchive): every attribute gets the action
+PS3.15 Table E.1-1 gives it (the oracle reads the table's data itself and allows each alternative a combined code
+leaves), no value put in is in any byte written (leakOracle peels every layer), pixel data is byte-identical and
+every output reads back; UIDs and patient IDs are the same across files and runs, two halves of the archive give
+exactly the files one run gives, and a scene saved with the same key holds the same pseudonyms and UIDs."""
+
+import csv
+import io
+import json
+import os
+import shutil
+
+import pydicom
+import pytest
+from dicomArchive import KEY, phiValues, writeArchive
+from dicomScenes import newScene
+from hospitalScenes import hospitalDatasets, leaks, loadScalarVolume
+from pydicom.data import get_testdata_file
+
+from AnonymizeOnSaveLib import Policy, saveScene
+from AnonymizeOnSaveLib.__main__ import main
+
+TABLE = os.path.join(os.path.dirname(__file__), "..", "AnonymizeOnSave", "AnonymizeOnSaveLib", "dicom", "annexE.csv")
+
+
+def _run(*arguments):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["dicom", *arguments], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    root = tmp_path_factory.mktemp("archive")
+    written = writeArchive(str(root / "in"))
+    keyFile = root / "key"
+    keyFile.write_text(KEY)
+    code, out, err = _run(
+        str(root / "in"),
+        "-o",
+        str(root / "out"),
+        "--key-file",
+        str(keyFile),
+        "--json",
+        "--crosswalk",
+        str(root / "crosswalk"),
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    return root, written, report, keyFile
+
+
+def _outputs(folder):
+    return sorted(os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs if f.endswith(".dcm"))
+
+
+def _byInstance(outputs):
+    """output dataset by the original SOP Instance UID it came from (through the crosswalk)."""
+    return {str(pydicom.dcmread(path).SOPInstanceUID): path for path in outputs}
+
+
+def _standardTable():
+    """tag (int) -> the Basic Profile's code, read from the table's data alone."""
+    table = {}
+    with open(TABLE, encoding="utf-8", newline="") as stream:
+        for row in csv.DictReader(line for line in stream if not line.startswith("#")):
+            tag = row["tag"].strip("()").replace(",", "")
+            if len(tag) == 8 and "X" not in tag:
+                table[int(tag, 16)] = row["basic"].replace("\\", "")
+    return table
+
+
+def _allowed(code, original, new):
+    """Whether a written value is what one of the code's alternatives makes of the original (None: removed)."""
+    outcomes = {
+        "X": new is None,
+        "Z": new is not None and (new == "" or new != original),  # empty, or a dummy consistent with the VR
+        "D": new is not None and new != "" and new != original,
+        "U": new is not None and all(uid.startswith("2.25.") for uid in new.split("\\")),
+        "K": new == original,
+        "C": new is not None,
+    }
+    return any(outcomes[alternative.rstrip("*")] for alternative in code.split("/"))
+
+
+def test_each_attribute_gets_the_action_the_standard_table_gives(archive):
+    root, written, _, _ = archive
+    table = _standardTable()
+    crosswalk = dict(csv.reader(open(root / "crosswalk" / "uid_mapping.csv")))
+    outputs = _byInstance(_outputs(root / "out"))
+    checked = 0
+    for original in written.values():
+        output = pydicom.dcmread(outputs[crosswalk[str(original.SOPInstanceUID)]])
+        for element in original:
+            tag = int(element.tag)
+            if tag not in table or element.tag.is_private or element.VR == "SQ" or element.value in (None, ""):
+                continue
+            new = output.get(element.tag)
+            newText = None if new is None else "\\".join(map(str, new.value)) if new.VM > 1 else str(new.value or "")
+            oldText = "\\".join(map(str, element.value)) if element.VM > 1 else str(element.value)
+            assert _allowed(table[tag], oldText, newText), (element.keyword, table[tag])
+            checked += 1
+        assert not any(element.tag.is_private for element in output.iterall())  # Retain Safe Private is off
+        assert (
+            output.PatientIdentityRemoved == "YES"
+            and output.DeidentificationMethodCodeSequence[0].CodeValue == "113100"
+        )
+    assert checked > 100
+
+
+def test_no_value_put_in_is_in_any_byte_written(archive):
+    root, written, report, _ = archive
+    assert report["cleaned"] == len(written) and report["errors"] == 0
+    assert leaks(str(root / "out"), phiValues(written.values())) == []
+
+
+def test_pixel_data_is_byte_identical_and_every_output_reads_back(archive):
+    root, written, _, _ = archive
+    crosswalk = dict(csv.reader(open(root / "crosswalk" / "uid_mapping.csv")))
+    outputs = _byInstance(_outputs(root / "out"))
+    for original in written.values():
+        output = pydicom.dcmread(outputs[crosswalk[str(original.SOPInstanceUID)]])
+        assert output.PixelData == original.PixelData
+        assert output.file_meta.MediaStorageSOPInstanceUID == output.SOPInstanceUID
+
+
+def test_uids_and_patient_ids_are_the_same_across_files_and_runs(archive, tmp_path):
+    root, _, _, keyFile = archive
+    patients = dict(csv.reader(open(root / "crosswalk" / "patid_mapping.csv")))
+    for path in _outputs(root / "out"):
+        output = pydicom.dcmread(path)
+        assert output.ReferencedImageSequence[0].ReferencedSOPInstanceUID == output.SOPInstanceUID
+        if output.PatientID:
+            assert output.PatientID in patients.values() and path.split(os.sep)[-4] == output.PatientID
+        else:  # a patient without ID keeps none (Z) and goes into one folder for them
+            assert path.split(os.sep)[-4] == "NOID"
+    code, _, _ = _run(str(root / "in"), "-o", str(tmp_path / "again"), "--key-file", str(keyFile), "--quiet")
+    assert code == 0
+    first, second = _outputs(root / "out"), _outputs(tmp_path / "again")
+    assert [os.path.relpath(p, root / "out") for p in first] == [os.path.relpath(p, tmp_path / "again") for p in second]
+    assert all(open(a, "rb").read() == open(b, "rb").read() for a, b in zip(first, second))
+
+
+def test_two_halves_on_two_machines_give_exactly_the_files_one_run_gives(archive, tmp_path):
+    root, _, _, keyFile = archive
+    patients = sorted(os.listdir(root / "in"))
+    halves = [patients[: len(patients) // 2], patients[len(patients) // 2 :]]
+    for number, half in enumerate(halves):
+        code, _, _ = _run(
+            *[str(root / "in" / name) for name in half],
+            "-o",
+            str(tmp_path / f"half{number}"),
+            "--key-file",
+            str(keyFile),
+            "--quiet",
+            "--jobs",
+            "2",
+        )
+        assert code == 0
+    merged = {}
+    for number in range(2):
+        for path in _outputs(tmp_path / f"half{number}"):
+            merged[os.path.relpath(path, tmp_path / f"half{number}")] = open(path, "rb").read()
+    whole = {os.path.relpath(path, root / "out"): open(path, "rb").read() for path in _outputs(root / "out")}
+    assert merged == whole
+
+
+def test_a_scene_and_its_series_get_the_same_pseudonyms_and_uids_under_one_key(archive, tmp_path):
+    root, written, _, _ = archive
+    crosswalk = dict(csv.reader(open(root / "crosswalk" / "uid_mapping.csv")))
+    for index in (0, 3):  # a patient with an ID, and one without (Slicer keys it on "Patient-<study UID>")
+        dataset = hospitalDatasets()[index]
+        scene = newScene()
+        loadScalarVolume(scene, dataset, (True, False, False, True))
+        assert saveScene(scene, str(tmp_path / f"scene{index}.mrml"), policy=Policy(key=KEY.encode()))
+        text = (tmp_path / f"scene{index}.mrml").read_text()
+        original = next(d for d in written.values() if str(d.SeriesInstanceUID) == str(dataset.SeriesInstanceUID))
+        output = pydicom.dcmread(_byInstance(_outputs(root / "out"))[crosswalk[str(original.SOPInstanceUID)]])
+        assert f'name="{output.PatientName}"' in text  # the patient item, named by the pseudonym
+        for value in (output.StudyInstanceUID, output.SeriesInstanceUID, output.SOPInstanceUID):
+            assert str(value) in text
+        assert not output.PatientID or f"DICOM.PatientID^{output.PatientID}" in text
+
+
+def test_damaged_files_a_dicomdir_and_other_files_are_reported_and_never_half_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", KEY)
+    source = tmp_path / "in"
+    source.mkdir()
+    shutil.copy(get_testdata_file("MR_truncated.dcm"), source / "cut")
+    shutil.copy(get_testdata_file("CT_small.dcm"), source / "whole")
+    shutil.copy(os.path.join(os.path.dirname(get_testdata_file("CT_small.dcm")), "dicomdirtests", "DICOMDIR"), source)
+    (source / "notes.txt").write_text("Doe John, see scan")
+    code, out, err = _run(str(source), "-o", str(tmp_path / "out"), "--json")
+    report = json.loads(out)
+    assert code == 2 and report["cleaned"] == 1 and report["errors"] == 1 and report["skipped"] == 2
+    assert "cut short" in err and "Traceback" not in err
+    names = [name for _, _, files in os.walk(tmp_path / "out") for name in files]
+    assert "INCOMPLETE.txt" in names and len(names) == 2 and not any("partial" in n for n in names)
+
+
+def test_pixels_that_may_show_burnt_in_text_are_reported_not_checked(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", KEY)
+    source = tmp_path / "in"
+    source.mkdir()
+    shutil.copy(get_testdata_file("SC_rgb_small_odd.dcm"), source / "capture")
+    shutil.copy(get_testdata_file("CT_small.dcm"), source / "ct")
+    code, out, _ = _run(str(source), "-o", str(tmp_path / "out"), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["pixelsNotChecked"] == 1
+    assert [f["input"] for f in report["files"] if f.get("pixels") == "not checked"] == ["capture"]
+
+
+def test_a_run_needs_a_key_and_the_crosswalk_stays_out_of_the_output(tmp_path, monkeypatch):
+    monkeypatch.delenv("ANONYMIZE_ON_SAVE_KEY", raising=False)
+    source = tmp_path / "in"
+    source.mkdir()
+    shutil.copy(get_testdata_file("CT_small.dcm"), source / "ct")
+    code, _, err = _run(str(source), "-o", str(tmp_path / "out"))
+    assert code == 2 and "needs a key" in err and not (tmp_path / "out").exists()
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", KEY)
+    code, _, err = _run(str(source), "-o", str(tmp_path / "out"), "--crosswalk", str(tmp_path / "out" / "map"))
+    assert code == 2 and "outside the output folder" in err
