@@ -24,6 +24,8 @@ demo: $(STAMP)
 bench: $(STAMP)
 	PYTHONPATH=AnonymizeOnSave:Testing $(PY) bench/benchmark.py
 	PYTHONPATH=AnonymizeOnSave:Testing $(PY) bench/benchFiles.py
+	$(PY) -m pip install --quiet --disable-pip-version-check dicognito==0.19.0  # compared with, for the bench only
+	PYTHONPATH=AnonymizeOnSave:Testing $(PY) bench/benchDicom.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

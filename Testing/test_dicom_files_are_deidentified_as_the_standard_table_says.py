@@ -220,3 +220,17 @@ def test_a_run_needs_a_key_and_the_crosswalk_stays_out_of_the_output(tmp_path, m
     monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", KEY)
     code, _, err = _run(str(source), "-o", str(tmp_path / "out"), "--crosswalk", str(tmp_path / "out" / "map"))
     assert code == 2 and "outside the output folder" in err
+
+
+def test_a_value_left_anywhere_fails_the_file_and_nothing_is_written(tmp_path, monkeypatch):
+    """The check reads the written bytes back: a private element the walk failed to remove (a fault put in here)
+    holds the patient's name, so the file is refused, and neither it nor a partial file is left."""
+    from AnonymizeOnSaveLib.dicom import deidentifier
+    from AnonymizeOnSaveLib.dicom.dicomFiles import DicomFileError, deidentifyFile, readDicom
+
+    dataset = writeArchive(str(tmp_path / "in"))
+    path = next(iter(dataset))
+    monkeypatch.setattr(deidentifier.Deidentifier, "_remove", lambda self, data, element: self._found(element, ""))
+    with pytest.raises(DicomFileError, match="patient data would remain in"):
+        deidentifyFile(path, str(tmp_path / "out.dcm"), Policy(key=KEY.encode()), dataset=readDicom(path))
+    assert os.listdir(tmp_path) == ["in"]

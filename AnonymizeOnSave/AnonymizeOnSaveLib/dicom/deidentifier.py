@@ -10,6 +10,7 @@ scenes use); sequences are walked to their last item. Pixel data is never decode
 
 from collections import namedtuple
 
+from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
@@ -51,9 +52,9 @@ METHOD_CODES = {
     SAFE_PRIVATE: ("113111", "Retain Safe Private Option"),
 }
 
-Result = namedtuple("Result", "pairs uids patientId newPatientId")
-"""pairs: (original, replacement, category) of every value removed or replaced (the matcher's input); uids:
-{original UID: new UID}; patientId, newPatientId: the patient's ID before and after."""
+Result = namedtuple("Result", "pairs uids patientId newPatientId matcher")
+"""pairs: (original, replacement, category) of every value removed or replaced; uids: {original UID: new UID};
+patientId, newPatientId: the patient's ID before and after; matcher: the PhiTextMatcher of the pairs."""
 
 
 class Deidentifier:
@@ -80,12 +81,14 @@ class Deidentifier:
         if fileMeta is not None:
             self._fileMeta(fileMeta)
         matcher = PhiTextMatcher(self.pairs)
+        known = len(self.pairs)
         self._clean(dataset, matcher)
+        matcher.add(self.pairs[known:])  # what the recognisers found while cleaning
         if fileMeta is not None:  # the software that wrote this file: this tool (a name never a value's)
             fileMeta.ImplementationVersionName = IMPLEMENTATION_NAME
         self._mark(dataset)
         newPatientId = str(dataset.get("PatientID", "") or "")
-        return Result(self.pairs, self.uids, patientId, newPatientId)
+        return Result(self.pairs, self.uids, patientId, newPatientId, matcher)
 
     def _fileMeta(self, fileMeta):
         for tag in _META_REMOVED:
@@ -100,23 +103,28 @@ class Deidentifier:
     # --- the walk ---------------------------------------------------------------------------------------------
 
     def _dataset(self, dataset):
-        for element in list(dataset):
-            self._element(dataset, element)
+        for tag in list(dataset.keys()):
+            self._element(dataset, tag)
 
-    def _element(self, dataset, element):
-        tag = int(element.tag)
+    def _element(self, dataset, tag):
+        """The action of one element, decided before its value is decoded: most are kept as they were read."""
         if tag == PIXEL_DATA:
             return
-        if element.tag.is_private:
+        if tag.is_private:
             if SAFE_PRIVATE in self.retain:
-                self._cleanLater(element)
+                self._cleanLater(dataset[tag])
             else:
-                self._remove(dataset, element)
+                self._remove(dataset, dataset[tag])
             return
-        row = rowFor(tag)
-        action = actionFor(row, self.retain) if row else self._unlisted(element)
-        if row is None and element.keyword in profile.RULES:  # the scene profile's stricter rows (Manufacturer)
-            action = _SCENE_ACTIONS.get(self.policy.actionFor(profile.RULES[element.keyword]), action)
+        row = rowFor(int(tag))
+        vr = elementVr(dataset, tag)
+        action = actionFor(row, self.retain) if row else self._unlisted(vr)
+        keyword = keyword_for_tag(tag)
+        if row is None and keyword in profile.RULES:  # the scene profile's stricter rows (Manufacturer)
+            action = _SCENE_ACTIONS.get(self.policy.actionFor(profile.RULES[keyword]), action)
+        if action == "K" and vr != "SQ":
+            return
+        element = dataset[tag]
         if element.VR == "SQ":
             self._sequence(dataset, element, action)
         elif action == "X":
@@ -130,17 +138,17 @@ class Deidentifier:
         elif action == "C":
             self._cleanLater(element)
 
-    def _unlisted(self, element):
+    def _unlisted(self, vr):
         """The action for an attribute the table does not list, by its VR."""
-        if element.VR == "UI":
+        if vr == "UI":
             return "U"
-        if element.VR in ("DA", "DT"):
+        if vr in ("DA", "DT"):
             return "C" if profile.LONGITUDINAL_DATES in self.retain else "D"
-        if element.VR == "TM":  # as the profile's times: kept only with the dates they belong to
+        if vr == "TM":  # as the profile's times: kept only with the dates they belong to
             return "K" if profile.LONGITUDINAL_DATES in self.retain else "Z"
-        if element.VR == "PN":
+        if vr == "PN":
             return "Z"
-        return "C" if element.VR in _FREE_TEXT_VRS else "K"
+        return "C" if vr in _FREE_TEXT_VRS or vr in ("UN", None) else "K"
 
     def _sequence(self, dataset, element, action):
         if action == "X":
@@ -262,6 +270,18 @@ class Deidentifier:
         dataset.DeidentificationMethodCodeSequence = Sequence(items)
         shifted = profile.LONGITUDINAL_DATES in self.retain
         dataset.LongitudinalTemporalInformationModified = "MODIFIED" if shifted else "REMOVED"
+
+
+def elementVr(dataset, tag):
+    """An element's VR as read (explicit VR files) or from the dictionary (implicit), without decoding its value;
+    None when unknown."""
+    vr = getattr(dataset.get_item(tag), "VR", None)
+    if vr:
+        return str(vr)
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return None
 
 
 def _text(value):

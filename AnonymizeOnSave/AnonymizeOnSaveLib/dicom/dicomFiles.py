@@ -7,19 +7,21 @@ place only when nothing is found. Pixel data is copied as it was: a file whose p
 reported as such ("pixels not checked"), never called clean.
 """
 
+import io
 import os
 import re
 from collections import namedtuple
 
 import pydicom
+from pydicom.charset import convert_encodings, decode_bytes
+from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataset import FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from ..formats.rawBytes import rawText
-from ..phiText import DEFAULT_STAND_IN, STAND_INS, PhiTextMatcher
-from ..sceneFiles import replaceWithTemporary
-from .deidentifier import PIXEL_DATA, Deidentifier
+from ..phiText import DEFAULT_STAND_IN, STAND_INS
+from .deidentifier import PIXEL_DATA, TEXT_VRS, Deidentifier
 
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 # Where pixels often carry burnt-in text when BurnedInAnnotation does not say NO: secondary capture, ultrasound,
@@ -27,6 +29,7 @@ DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 _RISKY_MODALITIES = frozenset(("US", "SC", "OT", "XA", "ES", "DOC", "SM", "XC"))
 _SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 _STAND_INS = re.compile("|".join(re.escape(text) for text in {*STAND_INS.values(), DEFAULT_STAND_IN}))  # ours
+_CHARSET_VRS = frozenset(("LO", "LT", "PN", "SH", "ST", "UC", "UT"))  # decoded in the Specific Character Set
 _SAFE_VRS = frozenset(("CS", "AS", "DS", "IS"))  # coded strings and numbers, kept by the profile (PS3.15 E.1.1 note 9)
 
 Written = namedtuple("Written", "result dataset pixelsChecked")
@@ -89,16 +92,30 @@ def deidentifyFile(source, destination, policy, safePrivate=False, dataset=None)
     _completeFileMeta(dataset)
     pixelsChecked = not pixelsMayShowText(dataset)
     result = Deidentifier(policy, safePrivate).run(dataset, getattr(dataset, "file_meta", None))
-    matcher = PhiTextMatcher(result.pairs)
+    buffer = io.BytesIO()
     try:
-        with replaceWithTemporary(os.path.abspath(destination)) as temporary:
-            dataset.save_as(temporary, enforce_file_format=True)
-            found = findValues(temporary, matcher, set(result.uids))
-            if found:
-                raise DicomFileError(f"patient data would remain in {found[0]}: the file was not written")
-    except (OSError, ValueError, TypeError, AttributeError, KeyError) as error:
+        dataset.save_as(buffer, enforce_file_format=True)
+    except (ValueError, TypeError, AttributeError, KeyError) as error:
         raise DicomFileError(f"the de-identified file cannot be written ({type(error).__name__})") from None
+    data = buffer.getvalue()
+    found = findValues(data, os.path.basename(destination), result.matcher, set(result.uids))
+    if found:
+        raise DicomFileError(f"patient data would remain in {found[0]}: the file was not written")
+    _writeAtomically(destination, data)
     return Written(result, dataset, pixelsChecked)
+
+
+def _writeAtomically(destination, data):
+    """data under a temporary name beside destination, renamed into place (removed if anything fails)."""
+    temporary = f"{destination}.{os.getpid()}.partial"
+    try:
+        with open(temporary, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, destination)
+    except BaseException:
+        if os.path.lexists(temporary):
+            os.remove(temporary)
+        raise
 
 
 def _completeFileMeta(dataset):
@@ -116,33 +133,56 @@ def _completeFileMeta(dataset):
     dataset.file_meta = meta
 
 
-def findValues(path, matcher, uids=frozenset()):
-    """The elements of a written DICOM file (keywords or tags, never values) that hold a value the matcher knows
-    (a UID element: one of the original uids, whole: a UID that merely begins like one is another UID): every text
-    element of every dataset, sequence item and the file meta, the bytes of every other element but the pixel
-    data, and the file's name."""
-    found = [f"{os.path.basename(path)} (name)"] if matcher.contains(os.path.basename(path)) else []
+def findValues(data, name, matcher, uids=frozenset()):
+    """Where the bytes of a DICOM file as written (data) hold a value the matcher knows (element keywords or tags,
+    never values): the text of every element of every dataset, sequence item and the file meta (decoded in the
+    file's character set), the bytes of every other element but the pixel data (their text runs, zlib streams
+    included), and the file's name. A UID element holds an original UID only when one of its values is one whole
+    (a UID that merely begins like another is another UID). The data is read back first: a file pydicom cannot
+    read is reported, never passed."""
+    found = [f"{name} (name)"] if matcher.contains(name) else []
     try:
-        dataset = pydicom.dcmread(path)
-    except (InvalidDicomError, OSError, EOFError, ValueError) as error:
+        dataset = pydicom.dcmread(io.BytesIO(data))
+        elements = [*_rawElements(dataset.file_meta), *_rawElements(dataset)]
+    except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError) as error:
         return [f"the file (unreadable: {type(error).__name__})"]
-    meta = getattr(dataset, "file_meta", None)
-    for element in [*(meta.iterall() if meta is not None else ()), *dataset.iterall()]:
-        if int(element.tag) == PIXEL_DATA or element.VR == "SQ" or element.VR in _SAFE_VRS:
+    encodings = convert_encodings(dataset.get("SpecificCharacterSet") or "ISO_IR 6")
+    for tag, vr, value in elements:
+        if vr in _SAFE_VRS or not value:
             continue
-        text = _searchedText(element)
-        if element.VR == "UI":
-            if uids.intersection(text.split("\\")):
-                found.append(element.keyword or str(element.tag))
-        elif text and matcher.contains(_STAND_INS.sub(" ", text)):
-            found.append(element.keyword or str(element.tag))
+        if vr == "UI":
+            if uids.intersection(value.decode("ascii", "replace").strip("\0 ").split("\\")):
+                found.append(keyword_for_tag(tag) or str(tag))
+        elif vr in TEXT_VRS:
+            text = decode_bytes(value, encodings, {0x5C}) if vr in _CHARSET_VRS else value.decode("latin-1")
+            if matcher.contains(_STAND_INS.sub(" ", text)):
+                found.append(keyword_for_tag(tag) or str(tag))
+        elif matcher.contains(rawText(value)):
+            found.append(keyword_for_tag(tag) or str(tag))
     return found
 
 
-def _searchedText(element):
-    value = element.value
-    if isinstance(value, (bytes, bytearray)):
-        return rawText(bytes(value))
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(part) for part in value)
-    return "" if value is None else str(value)
+def _rawElements(dataset):
+    """(tag, VR, value bytes) of every element of a dataset read back, each sequence item's included, without
+    decoding them (pixel data left out)."""
+    for tag in dataset.keys():
+        if tag == PIXEL_DATA:
+            continue
+        raw = dataset.get_item(tag)
+        vr = str(raw.VR) if getattr(raw, "VR", None) else _dictionaryVr(tag)
+        if vr == "SQ" or (raw.value is not None and not isinstance(raw.value, (bytes, bytearray))):
+            element = dataset[tag]
+            if element.VR == "SQ":
+                for item in element.value:
+                    yield from _rawElements(item)
+                continue
+            yield tag, element.VR, str(element.value).encode("utf-8")
+            continue
+        yield tag, vr, raw.value or b""
+
+
+def _dictionaryVr(tag):
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return "UN"
