@@ -234,3 +234,13 @@ def test_a_value_left_anywhere_fails_the_file_and_nothing_is_written(tmp_path, m
     with pytest.raises(DicomFileError, match="patient data would remain in"):
         deidentifyFile(path, str(tmp_path / "out.dcm"), Policy(key=KEY.encode()), dataset=readDicom(path))
     assert os.listdir(tmp_path) == ["in"]
+
+
+def test_the_profile_document_lists_every_row_of_the_table_with_its_edition():
+    document = open(os.path.join(os.path.dirname(TABLE), "..", "..", "..", "docs", "DeidentificationProfile.md")).read()
+    with open(TABLE, encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(line for line in stream if not line.startswith("#")))
+    assert len(rows) > 400 and all(
+        f"| {row['tag']} | {row['basic'].replace(chr(92), '')} |" in document for row in rows
+    )
+    assert "PS3.15 Table E.1-1" in document and "2019b or later" in document
