@@ -112,6 +112,7 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
         self.dialogHook = None
         self.postSaveCheck = None
         self.shareAction = None
+        self.dicomImportAction = None
         self.settingsPanel = None
         self.policyComboBoxes = []
         self._unwrap = None
@@ -136,6 +137,7 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
         if not slicer.app.commandOptions().noMainWindow:
             self._installSettingsPanel()
             self.shareAction = addShareAction(self)
+            self.dicomImportAction = addDicomImportAction(self)
         slicer.app.connect("aboutToQuit()", self.uninstall)
         self.installed = True
         if self.hook.refusal:
@@ -178,6 +180,10 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
                 "fileSaved(qSlicerIO::IOProperties)", self.postSaveCheck.onFileSaved
             ),
             lambda: self.shareAction is not None and self.shareAction.parent().removeAction(self.shareAction),
+            lambda: (
+                self.dicomImportAction is not None
+                and self.dicomImportAction.parent().removeAction(self.dicomImportAction)
+            ),
             self._unwrap,
             self.hook.remove,
             lambda: setAuditLog(None),
@@ -187,7 +193,7 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
                 step()
             except Exception as error:  # the rest must still be undone
                 logging.error("AnonymizeOnSave: uninstalling: %s", type(error).__name__)
-        self.dialogHook = self.shareAction = None
+        self.dialogHook = self.shareAction = self.dicomImportAction = None
 
     def setMode(self, mode):
         self.settings.setMode(mode)
@@ -243,6 +249,40 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
                 _("Anonymized copy written and checked: {path}\n").format(path=path) + "\n".join(lines),
                 windowTitle=_("Anonymize On Save"),
             )
+
+    def importDicomAnonymized(self, folder):
+        """De-identify the DICOM files under folder and import them into Slicer's DICOM database by copy (the
+        database then holds only pseudonyms). Returns a databaseActions.Summary."""
+        from DICOMLib import DICOMUtils
+
+        from AnonymizeOnSaveLib.dicom.databaseActions import importAnonymized
+
+        return importAnonymized([folder], slicer.dicomDatabase, self.settings.policy(), DICOMUtils.importDicom)
+
+    def importDicomInteractively(self):
+        """File > Import DICOM files anonymized...: a folder, then what was imported, in a message box."""
+        folder = qt.QFileDialog.getExistingDirectory(
+            slicer.util.mainWindow(), _("Folder of DICOM files to import anonymized")
+        )
+        if not folder:
+            return
+        try:
+            summary = self.importDicomAnonymized(folder)
+        except (PolicyError, OSError) as error:
+            self.warn(_("Import DICOM anonymized"), _("DICOM files not processed: ") + str(error))
+            return
+        slicer.util.infoDisplay(
+            dicomSummaryText(summary, _("Imported into the DICOM database")), windowTitle=_("Anonymize On Save")
+        )
+
+    def exportDicomAnonymized(self, itemIds, folder):
+        """The original files of the series of these subject hierarchy items (patients, studies or series),
+        de-identified with the key scenes are saved with, into folder. Returns a databaseActions.Summary."""
+        from AnonymizeOnSaveLib.dicom.databaseActions import exportAnonymized
+
+        shNode = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(slicer.mrmlScene)
+        series = seriesOfItems(shNode, itemIds)
+        return exportAnonymized(series, slicer.dicomDatabase, folder, self.settings.policy())
 
     def scanFile(self, path):
         return scanPath(path, self.settings.policy())
@@ -366,6 +406,39 @@ def addShareAction(logic):
     return action
 
 
+def seriesOfItems(shNode, itemIds):
+    """The DICOM series UIDs of subject hierarchy items: a series item's own, a study's or a patient's series."""
+    found = []
+    for itemId in itemIds:
+        if shNode.GetItemLevel(itemId) in ("Patient", "Study"):
+            children = vtk.vtkIdList()
+            shNode.GetItemChildren(itemId, children, False)
+            found += seriesOfItems(shNode, [children.GetId(index) for index in range(children.GetNumberOfIds())])
+        elif shNode.GetItemUID(itemId, "DICOM") and shNode.GetItemDataNode(itemId) is not None:
+            found.append(shNode.GetItemUID(itemId, "DICOM"))
+    return list(dict.fromkeys(found))
+
+
+def addDicomImportAction(logic):
+    """File > Import DICOM files anonymized..., after the share action: the File menu is where Slicer's DICOM module
+    puts its own import action (DICOM.addMenu)."""
+    try:
+        fileMenu = slicer.util.lookupTopLevelWidget("FileMenu")
+    except RuntimeError:
+        return None
+    action = qt.QAction(_("Import DICOM files anonymized..."), fileMenu)
+    action.setObjectName("AnonymizeOnSaveDicomImportAction")
+    action.toolTip = _("De-identify DICOM files with your key, then import them into the DICOM database.")
+    action.connect("triggered()", lambda: logic.importDicomInteractively())
+    actions = fileMenu.actions()
+    shareIndex = next((i for i, a in enumerate(actions) if a.objectName == "AnonymizeOnSaveShareAction"), None)
+    if shareIndex is not None and shareIndex + 1 < len(actions):
+        fileMenu.insertAction(actions[shareIndex + 1], action)
+    else:
+        fileMenu.addAction(action)
+    return action
+
+
 def policyComboBox(settings, setMode):
     """The two modes, each explained (a ctkComboBox: the settings panel registers its currentUserDataAsString);
     disabled, with the reason, when an administrator locked it. setMode(mode) applies the user's choice."""
@@ -399,6 +472,8 @@ class AnonymizeOnSaveWidget(ScriptedLoadableModuleWidget):
         self.ui.shareButton.connect("clicked()", lambda: self.logic.shareInteractively(self.parent))
         self.ui.scanButton.connect("clicked()", self.onScan)
         self.ui.cleanButton.connect("clicked()", self.onClean)
+        self.ui.importDicomButton.connect("clicked()", self.onImportDicom)
+        self.ui.exportDicomButton.connect("clicked()", self.onExportDicom)
         self.ui.progressBar.hide()
         self.layout.addStretch(1)
 
@@ -451,6 +526,51 @@ class AnonymizeOnSaveWidget(ScriptedLoadableModuleWidget):
             self.ui.resultLabel.text = _("Cannot clean: ") + str(error)
         finally:
             self._busy(False)
+
+    def onImportDicom(self):
+        folder = qt.QFileDialog.getExistingDirectory(self.parent, _("Folder of DICOM files to import anonymized"))
+        if folder:
+            self._dicomAction(lambda: self.logic.importDicomAnonymized(folder), _("Imported into the DICOM database"))
+
+    def onExportDicom(self):
+        itemIds = vtk.vtkIdList()
+        slicer.qSlicerSubjectHierarchyPluginHandler.instance().currentItems(itemIds)
+        items = [itemIds.GetId(index) for index in range(itemIds.GetNumberOfIds())]
+        if not items:
+            self.ui.resultLabel.text = _("Select the patients, studies or series to export in the Data module first.")
+            return
+        folder = qt.QFileDialog.getExistingDirectory(self.parent, _("Empty folder for the anonymized DICOM files"))
+        if folder:
+            self._dicomAction(lambda: self.logic.exportDicomAnonymized(items, folder), _("Exported to ") + folder)
+
+    def _dicomAction(self, action, done):
+        self._busy(True)
+        try:
+            summary = action()
+        except (PolicyError, OSError) as error:
+            self.ui.resultLabel.text = _("DICOM files not processed: ") + str(error)
+            return
+        finally:
+            self._busy(False)
+        self.ui.resultLabel.text = dicomSummaryText(summary, done)
+
+
+def dicomSummaryText(summary, done):
+    """What an import or export did, for the user: counts, then one line per file left out (names masked)."""
+    lines = [
+        _("{done}: {count} file(s) de-identified").format(done=done, count=summary.cleaned),
+        _("{count} file(s) skipped (not DICOM, or a DICOMDIR)").format(count=summary.skipped),
+    ]
+    if summary.pixelsNotChecked:
+        lines.append(
+            _("{count} image(s) may show text burnt into their pixels: check them before sharing").format(
+                count=summary.pixelsNotChecked
+            )
+        )
+    if summary.errors:
+        lines.append(_("{count} file(s) not processed:").format(count=summary.errors))
+        lines += summary.messages[:20]
+    return "\n".join(lines)
 
 
 #

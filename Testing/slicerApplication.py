@@ -11,6 +11,7 @@ Slicer's DICOM plugins do. What it cannot prove: that the real widgets, signals 
 import contextlib
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import types
@@ -378,11 +379,21 @@ def _dicomUtils(app):
     module = types.ModuleType("DICOMLib.DICOMUtils")
 
     class Database:
-        def __init__(self):
+        """ctkDICOMDatabase, the calls the module makes: the files it indexed (copied into its folder by an import
+        with copyFiles, as ctkDICOMIndexer does), patients() and filesForSeries(seriesUID) (ctkDICOMDatabase.cpp)."""
+
+        def __init__(self, folder=None):
             self.files = []
+            self.folder = folder
 
         def patients(self):
             return sorted({pydicom.dcmread(f, stop_before_pixels=True).PatientID for f in self.files})
+
+        def filesForSeries(self, seriesUID, hits=-1):
+            found = [
+                f for f in self.files if pydicom.dcmread(f, stop_before_pixels=True).SeriesInstanceUID == seriesUID
+            ]
+            return found if hits < 0 else found[:hits]
 
     @contextlib.contextmanager
     def TemporaryDICOMDatabase(folder):
@@ -390,8 +401,27 @@ def _dicomUtils(app):
         module.database = database
         yield database
 
-    def importDicom(folder, database):
-        database.files += [os.path.join(folder, name) for name in sorted(os.listdir(folder))]
+    def importDicom(dicomDataDir, dicomDatabase=None, copyFiles=False):
+        """DICOMUtils.importDicom: ctkDICOMIndexer.addDirectory, recursive; with copyFiles each file is copied into
+        the database's folder (<study>/<series>/<instance>, as ctkDICOMDatabase stores it); any failure is logged
+        and answered False, never raised (as Slicer's try/except does)."""
+        database = dicomDatabase or slicer.dicomDatabase
+        try:
+            for folder, _, names in sorted(os.walk(dicomDataDir)):
+                for name in sorted(names):
+                    path = os.path.join(folder, name)
+                    if copyFiles:
+                        header = pydicom.dcmread(path, stop_before_pixels=True)
+                        keywords = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+                        target = os.path.join(database.folder, *(str(header.get(k)) for k in keywords))
+                        os.makedirs(os.path.dirname(target), exist_ok=True)
+                        shutil.copyfile(path, target)
+                        path = target
+                    database.files.append(path)
+        except Exception:
+            logging.error("Failed to import DICOM folder " + dicomDataDir)
+            return False
+        return True
 
     def loadPatientByUID(patientId):
         for fileName in module.database.files:
@@ -400,10 +430,36 @@ def _dicomUtils(app):
                 loadScalarVolume(slicer.mrmlScene, dataset, (True, False, False, True))
         return True
 
+    module.Database = Database
     module.TemporaryDICOMDatabase = TemporaryDICOMDatabase
     module.importDicom = importDicom
     module.loadPatientByUID = loadPatientByUID
     return module
+
+
+class PluginHandler:
+    """qSlicerSubjectHierarchyPluginHandler: instance() and currentItems(vtkIdList), which fills the list with the
+    items selected in the subject hierarchy tree (qSlicerSubjectHierarchyPluginHandler.cxx); tests select with
+    select(itemIds)."""
+
+    _instance = None
+
+    def __init__(self):
+        self.selected = []
+
+    @classmethod
+    def instance(cls):
+        if cls._instance is None:
+            cls._instance = cls()
+        return cls._instance
+
+    def select(self, itemIds):
+        self.selected = list(itemIds)
+
+    def currentItems(self, idList):
+        idList.Reset()
+        for itemId in self.selected:
+            idList.InsertNextId(itemId)
 
 
 @contextlib.contextmanager
@@ -428,9 +484,12 @@ def slicerApplication(folder, defaultSettings=None):
             "DICOMLib.DICOMUtils": dicomLib.DICOMUtils,
         }
         savedModules = {name: sys.modules.get(name) for name in [*modules, "AnonymizeOnSave"]}
-        savedAttributes = {name: getattr(slicer, name, None) for name in ("app", "util", "mrmlScene", "i18n")}
+        names = ("app", "util", "mrmlScene", "i18n", "dicomDatabase", "qSlicerSubjectHierarchyPluginHandler")
+        savedAttributes = {name: getattr(slicer, name, None) for name in names}
         sys.modules.update(modules)
         slicer.app, slicer.util, slicer.mrmlScene, slicer.i18n = app, util, scene, i18n
+        slicer.dicomDatabase = dicomLib.DICOMUtils.Database(os.path.join(folder, "DICOMDatabase"))
+        slicer.qSlicerSubjectHierarchyPluginHandler = PluginHandler
         try:
             yield app
         finally:
@@ -443,6 +502,7 @@ def slicerApplication(folder, defaultSettings=None):
                     sys.modules.pop(name, None)
                 else:
                     sys.modules[name] = value
+            PluginHandler._instance = None
             for name, value in savedAttributes.items():
                 setattr(slicer, name, value)
             from AnonymizeOnSaveGlue import installation
