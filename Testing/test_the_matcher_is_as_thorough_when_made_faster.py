@@ -4,6 +4,7 @@ search (a token that is one of them whole is this tool's output). Each is compar
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,3 +64,40 @@ def test_a_value_split_off_a_glued_token_is_found_when_its_piece_is_also_written
     """The "3" of "3rd Jan 2020" is also a word of its own in "3 items": the fine search still runs."""
     matcher = PhiTextMatcher([("20200103", "", profile.DATES)])
     assert matcher.replace("3 items, on 3rd Jan 2020") == "3 items, on [date]"
+
+
+UID = "1.2.840.113619.2.55.3.604688"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        f"uid {UID} here",
+        "uid 1.2.840.0113619.2.55.3.604688 here",  # a leading zero in an arc
+        f"UID{UID}",  # glued to letters
+        UID.replace(".", "&#46;"),  # dots as character references
+        f"instance {UID}.7",  # a known series UID extended by an instance number
+        f"root 9.{UID}",
+    ],
+)
+def test_a_known_uid_is_found_whole_as_people_and_software_write_it(written):
+    matcher = PhiTextMatcher([(UID, "2.25.1234567", profile.UIDS)])
+    assert (
+        matcher.contains(written)
+        and "2.25.1234567" in matcher.replace(written)
+        and "604688" not in matcher.replace(written)
+    )
+
+
+def test_a_uid_is_not_found_where_only_some_of_its_arcs_are():
+    matcher = PhiTextMatcher([(UID, "2.25.1234567", profile.UIDS)])
+    for text in ("1.2.840.113619.2.55.3", "version 1.2.840", "1.2.840.113619.2.55.3.6046889"):
+        assert not matcher.contains(text), text
+
+
+def test_a_uid_cut_short_at_a_clamped_file_name_is_found():
+    from AnonymizeOnSaveLib.fileNames import replaceInFileName
+
+    matcher = PhiTextMatcher([(UID, "2.25.1234567", profile.UIDS)])
+    clamped = "Data/" + UID[:22] + "_A1B2.nrrd"  # ClampFileName: a prefix cut inside the value, a hash, the extension
+    assert replaceInFileName(matcher, clamped) == "Data/2.25.1234567_A1B2.nrrd"

@@ -239,6 +239,9 @@ class PhiTextMatcher:
         self._joinPrefixes = set()  # every proper prefix of a joinable ID
         self._keysByToken = {}  # token -> the keys holding it
         self._seen = set()
+        self._uids = {}  # a UID, its arcs without leading zeros -> its replacement (matched whole, not by tokens)
+        self._fewestArcs = 64  # the fewest arcs of a known UID
+        self._uidAnchors = set()  # each known UID's longest inner arc: a text without any holds no known UID
         self._ownTexts = set()  # what this tool writes (markers), besides the replacements
         self._own = None  # the tokens, as written, of every replacement and own text (made when first needed)
         self.add(pairs)
@@ -249,6 +252,14 @@ class PhiTextMatcher:
             if (original, category) in self._seen:
                 continue
             self._seen.add((original, category))
+            if category == profile.UIDS and "." in original and _DOTTED_NUMBER.fullmatch(original):
+                self._own = None
+                uid = canonicalUid(original)
+                self._uids.setdefault(uid, replacement or DEFAULT_STAND_IN)
+                self._fewestArcs = min(self._fewestArcs, original.count(".") + 1)
+                arcs = uid.split(".")
+                self._uidAnchors.add(max(arcs[1:-1] or arcs, key=len))  # inner: never glued to letters
+                continue
             for key in valueKeys(original, category):
                 if key not in self._replacements:
                     self._own = None
@@ -263,7 +274,7 @@ class PhiTextMatcher:
         self._anchorSet = frozenset(self._anchors)
 
     def __bool__(self):
-        return bool(self._replacements)
+        return bool(self._replacements or self._uids)
 
     def addOwnText(self, texts):
         """Texts this tool writes that hold no value (the de-identification markers): their glued tokens are not cut
@@ -275,13 +286,15 @@ class PhiTextMatcher:
         """The tokens, as written, of every replacement and own text: a token that is one of them is this tool's
         output whole (ANONJ3A3JNMY3Y), and its pieces ("3") are no value's."""
         if self._own is None:
-            self._own = set(asciiTokens(" ".join({*self._replacements.values(), *self._ownTexts})))
+            replacements = {*self._replacements.values(), *self._uids.values(), *self._ownTexts}
+            self._own = set(asciiTokens(" ".join(replacements)))
         return self._own
 
     def copy(self):
         """A matcher that finds the same values, which values added to it leave this one without."""
         twin = PhiTextMatcher.__new__(PhiTextMatcher)
-        twin._replacements, twin._seen = self._replacements.copy(), self._seen.copy()
+        twin._replacements, twin._seen, twin._uids = self._replacements.copy(), self._seen.copy(), self._uids.copy()
+        twin._fewestArcs, twin._uidAnchors = self._fewestArcs, self._uidAnchors.copy()
         twin._anchors = {token: list(keys) for token, keys in self._anchors.items()}
         twin._keysByToken = {token: list(keys) for token, keys in self._keysByToken.items()}
         twin._joinable, twin._joinPrefixes = self._joinable.copy(), self._joinPrefixes.copy()
@@ -318,21 +331,60 @@ class PhiTextMatcher:
 
     def _found(self, text, fineChecked=False):
         """(start, end, key) of every match in text, by character of the text, in the coarse and the fine cut
-        (fineChecked: the caller already found that the fine cut may match)."""
+        (fineChecked: the caller already found that the fine cut may match), known UIDs included (key (UID_KEY,
+        the UID))."""
         normal, origin = normalized(text)
         coarse = spans(normal)
         folded = [fold(normal[a:b]) for a, b in coarse]
         found = [(coarse[start][0], coarse[end - 1][1], key) for start, end, key in self._matches(folded)]
+        if self._uids and self._mayHoldUid(folded, normal):
+            found += self._uidMatches(normal)
         if isGlued(normal) and (fineChecked or self._fineMayMatch(normal, folded)):
             fine = fineSpans(normal, coarse)
             pieces = [token for *_, token in fine]  # (an ID both glued and with separators is not joined here)
             found += [(fine[start][0], fine[end - 1][1], key) for start, end, key in self._matches(pieces, False)]
         return [(origin[start], origin[end], key) for start, end, key in found] if origin else found
 
+    def _uidMatches(self, normal):
+        """(start, end, (UID_KEY, UID)) of every known UID in a normalized text: with leading zeros in its arcs, glued
+        to letters ("UID1.2.840..."), or at the start or end of a longer dotted number."""
+        if not self._uids or "." not in normal:
+            return []
+        found, uids, fewest = [], self._uids, self._fewestArcs
+        for match in _dottedRuns(fewest).finditer(normal):
+            run = match.group(0)
+            uid = canonicalUid(run)
+            if uid in uids:
+                found.append((match.start(), match.end(), (UID_KEY, uid)))
+                continue
+            if run.count(".") < fewest:
+                continue
+            arcs = run.split(".")
+            starts = [match.start()]
+            for arc in arcs[:-1]:
+                starts.append(starts[-1] + len(arc) + 1)
+            for first, last in _arcRuns(len(arcs), fewest):  # its prefixes and suffixes, longest first
+                uid = canonicalUid(".".join(arcs[first:last]))
+                if uid in uids:
+                    found.append((starts[first], starts[last - 1] + len(arcs[last - 1]), (UID_KEY, uid)))
+                    break
+        return found
+
+    def _mayHoldUid(self, folded, text):
+        """Whether a text (its folded tokens) may hold a known UID: some UID's anchor arc is one of its tokens, also
+        written with leading zeros."""
+        if not self._uidAnchors.isdisjoint(folded):
+            return True
+        return ".0" in text and not self._uidAnchors.isdisjoint(_ZERO_LED_ARC.findall(text))
+
     def contains(self, text):
-        if not text or not self._anchorSet:
+        if not text or not (self._anchorSet or self._uids):
             return False
         folded = tokens(text)
+        if self._uids and self._mayHoldUid(folded, text) and self._uidMatches(normalized(text)[0]):
+            return True
+        if not self._anchorSet:
+            return False
         if self._matches(folded):
             return True
         if not isGlued(text):
@@ -368,7 +420,7 @@ class PhiTextMatcher:
     def replacements(self, text):
         """(start, end, replacement) of every PHI value in text, by character, last first. Of overlapping matches
         the longest wins; a match spans from its first token's first character to its last token's last one."""
-        if not text or not self._anchorSet:
+        if not text or not (self._anchorSet or self._uids):
             return []
         found = self._found(text)
         if not found:
@@ -376,7 +428,8 @@ class PhiTextMatcher:
         chosen, taken = [], bytearray(len(text) + 1)  # taken: the characters a chosen match covers
         for start, end, key in sorted(found, key=lambda match: (match[0] - match[1], match[0])):
             if not any(taken[start:end]):
-                chosen.append((start, end, self._replacements[key]))
+                replacement = self._uids[key[1]] if key[0] is UID_KEY else self._replacements[key]
+                chosen.append((start, end, replacement))
                 taken[start:end] = b"\x01" * (end - start)
         return sorted(chosen, reverse=True)
 
@@ -385,6 +438,12 @@ class PhiTextMatcher:
         file names: vtkMRMLStorageNode::ClampFileName): the earliest start of the tokens that begin a key with the
         cut token a proper prefix of the key's next one (at least MIN_TRUNCATED characters when it stands alone).
         None when the text ends at a separator or no key begins so."""
+        cutUid = _CUT_UID.search(text)
+        if cutUid and len(cutUid.group(0)) >= MIN_UID_CUT:
+            prefix = canonicalUid(cutUid.group(0).rstrip("."))
+            for uid, replacement in self._uids.items():
+                if len(uid) > len(prefix) and uid.startswith(prefix):
+                    return cutUid.start(), replacement
         found = spans(text)
         if not found or found[-1][1] != len(text):
             return None
@@ -410,6 +469,35 @@ class PhiTextMatcher:
             position = start
         pieces.append(text[:position])
         return "".join(reversed(pieces))
+
+
+UID_KEY = "\0uid"  # the first item of the key of a UID match (a UID is matched whole, not by tokens)
+_CUT_UID = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+)+\.?$")
+_LEADING_ZERO = re.compile(r"(?:^|\.)0[0-9]")
+_ZERO_LED_ARC = re.compile(r"\.0+([1-9][0-9]*)")  # an inner arc written with leading zeros: its number
+MIN_UID_CUT = 10  # the characters a UID cut short by a file name's length limit keeps, to be recognised
+
+
+@functools.lru_cache(maxsize=64)
+def _dottedRuns(fewest):
+    """Whole runs of dotted numbers of at least fewest arcs (a run with fewer holds no known UID)."""
+    return re.compile(rf"(?<![0-9.])[0-9]+(?:\.[0-9]+){{{max(fewest - 1, 1)},}}(?![0-9]|\.[0-9])")
+
+
+def _arcRuns(count, fewest):
+    """(first, last) arc ranges of a dotted number to look up after all of it: each prefix and each suffix of at
+    least fewest arcs (no known UID has fewer), longest first (a known UID extended by an instance number,
+    "<series UID>.7", is found in it)."""
+    for length in range(count - 1, fewest - 1, -1):
+        yield 0, length
+        yield count - length, count
+
+
+def canonicalUid(written):
+    """A UID as its arcs' numbers ("1.2.0840" and "1.2.840" are one UID)."""
+    if not _LEADING_ZERO.search(written):
+        return written
+    return ".".join(arc.lstrip("0") or "0" for arc in written.split("."))
 
 
 _lastBuilt = [None, None]  # the values the last matcherFor was built for, and that matcher (never handed out)
