@@ -148,3 +148,19 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_work(tmp_path, m
     code, _, err = _run("clean", str(share / "s0.mrml"), "-o", "/proc/s0.mrml")
     assert code == 2 and "cannot write into the output folder" in err
     assert read == []
+
+
+def test_a_scene_that_fails_after_it_was_read_is_named_with_its_values_masked(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", KEY)
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "DOE JOHN case.mrml").write_text(patientScene("DOE^JOHN", "MRN0042"))
+    (share / "other.mrml").write_text(patientScene("ROE^JANE", "MRN0043"))
+
+    def failing(temporary, target, values, matcher):
+        raise sceneFiles.SceneFileError("patient data would remain at a place no reader reaches")
+
+    monkeypatch.setattr(sceneFiles, "_checkWritten", failing)
+    code, _, err = _run("clean", str(share), "-o", str(tmp_path / "out"))
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert code == 2 and len(errors) == 2 and "DOE" not in err and "JOHN" not in err and " case.mrml" in err

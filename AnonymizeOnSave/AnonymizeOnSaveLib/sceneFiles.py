@@ -57,7 +57,12 @@ Finding = namedtuple("Finding", "file place category")
 
 
 class SceneFileError(Exception):
-    """A scene file that cannot be scanned or cleaned; the message is one line and holds no PHI."""
+    """A scene file that cannot be scanned or cleaned; the message is one line and holds no PHI. matcher: the values
+    the file was found to hold, when it was read that far (to mask its path where the error is shown)."""
+
+    def __init__(self, message, matcher=None):
+        super().__init__(message)
+        self.matcher = matcher
 
 
 class ScanResult:
@@ -360,7 +365,7 @@ def scanPath(path, policy=None, matcher=None, progress=None):
             progress(1.0)
         return ScanResult(findings, Report.fromChanges(changes), found, plan.missingFiles(found))
     except _errors() as error:
-        raise SceneFileError(_message(error)) from None
+        raise SceneFileError(_message(error), found) from None
     finally:
         _close(plan)
 
@@ -440,8 +445,10 @@ def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None, knownVal
             else:
                 _writeDirectory(plan, matcher, temporary)
             _checkWritten(temporary, target, changes.values, matcher)
+    except SceneFileError as error:
+        raise SceneFileError(str(error), matcher) from None
     except _errors() as error:
-        raise SceneFileError(_message(error)) from None
+        raise SceneFileError(_message(error), matcher) from None
     finally:
         _close(plan)
     if progress:

@@ -90,7 +90,7 @@ def _scanOne(scene, policy):
     try:
         result = scanPath(scene.path, policy)
     except SceneFileError as error:
-        return Outcome(scene, "error", [], {}, str(error), None, scene.path, [])
+        return Outcome(scene, "error", [], {}, str(error), None, _shownOnError(error, scene), [])
     findings = [(finding.place, finding.category) for finding in result.findings]
     shown = replaceInFileName(result.matcher, scene.path)
     status = "found" if result else "clean"
@@ -116,9 +116,16 @@ def _cleanOne(scene, policy, destination, mirrored=False):
                 _removeEmptyFolders(os.path.dirname(destination), root)
     except (SceneFileError, OSError) as error:
         message = str(error) if isinstance(error, SceneFileError) else (error.strerror or type(error).__name__)
-        return Outcome(scene, "error", [], {}, message, None, scene.path, [])
+        return Outcome(scene, "error", [], {}, message, None, _shownOnError(error, scene), [])
     shown = replaceInFileName(result.matcher, scene.path)
     return Outcome(scene, "cleaned", [], dict(result.report.counts), None, output, shown, result.missing)
+
+
+def _shownOnError(error, scene):
+    """The path of a scene that failed, masked with the values it was found to hold when it was read that far (a
+    file that cannot be read at all is named as it is: none of its values is known)."""
+    matcher = getattr(error, "matcher", None)
+    return replaceInFileName(matcher, scene.path) if matcher else scene.path
 
 
 def _removeEmptyFolders(folder, root):
