@@ -190,21 +190,38 @@ def _ignoreInterrupts():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+class _Batch:
+    """A picklable run of work over a few items in one worker (one task per item costs more to pass than a small
+    file takes to clean)."""
+
+    def __init__(self, work):
+        self.work = work
+
+    def __call__(self, items):
+        return [self.work(item) for item in items]
+
+
 def _runInProcesses(scenes, work, jobs, finished, outcomes):
+    size = max(1, min(16, len(scenes) // (jobs * 8)))
+    batches = [scenes[start : start + size] for start in range(0, len(scenes), size)]
     with ProcessPoolExecutor(max_workers=jobs, initializer=_ignoreInterrupts) as pool:
-        futures = [pool.submit(work, scene) for scene in scenes]
+        futures = [pool.submit(_Batch(work), batch) for batch in batches]
+        done = 0
         try:
             for future in futures:
-                finished(future.result())
+                for outcome in future.result():
+                    finished(outcome)
+                done += 1
         except KeyboardInterrupt:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the wait below
             try:
                 for future in futures:
                     future.cancel()
                 pool.shutdown(wait=True)
-                for future in futures[len(outcomes) :]:
+                for future in futures[done:]:
                     if future.done() and not future.cancelled() and future.exception() is None:
-                        finished(future.result())
+                        for outcome in future.result():
+                            finished(outcome)
             finally:
                 signal.signal(signal.SIGINT, signal.default_int_handler)
             raise Interrupted(outcomes) from None
