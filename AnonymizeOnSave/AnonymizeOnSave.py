@@ -256,8 +256,11 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
         from DICOMLib import DICOMUtils
 
         from AnonymizeOnSaveLib.dicom.databaseActions import importAnonymized
+        from AnonymizeOnSaveLib.dicom.dicomBatch import findFiles
 
-        return importAnonymized([folder], slicer.dicomDatabase, self.settings.policy(), DICOMUtils.importDicom)
+        policy = self.settings.policy()
+        with DialogProgress(len(findFiles([folder])), _("Importing DICOM files anonymized...")) as progress:
+            return importAnonymized([folder], slicer.dicomDatabase, policy, DICOMUtils.importDicom, progress)
 
     def importDicomInteractively(self):
         """File > Import DICOM files anonymized...: a folder, then what was imported, in a message box."""
@@ -278,11 +281,13 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
     def exportDicomAnonymized(self, itemIds, folder):
         """The original files of the series of these subject hierarchy items (patients, studies or series),
         de-identified with the key scenes are saved with, into folder. Returns a databaseActions.Summary."""
-        from AnonymizeOnSaveLib.dicom.databaseActions import exportAnonymized
+        from AnonymizeOnSaveLib.dicom.databaseActions import exportAnonymized, seriesFiles
 
         shNode = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(slicer.mrmlScene)
         series = seriesOfItems(shNode, itemIds)
-        return exportAnonymized(series, slicer.dicomDatabase, folder, self.settings.policy())
+        policy, count = self.settings.policy(), len(seriesFiles(series, slicer.dicomDatabase))
+        with DialogProgress(count, _("Exporting anonymized DICOM files...")) as progress:
+            return exportAnonymized(series, slicer.dicomDatabase, folder, policy, progress)
 
     def scanFile(self, path):
         return scanPath(path, self.settings.policy())
@@ -404,6 +409,27 @@ def addShareAction(logic):
     else:
         fileMenu.addAction(action)
     return action
+
+
+class DialogProgress:
+    """A progress dialog (slicer.util.createProgressDialog) for a run over files: done(file) after each one; its
+    Cancel button stops the run (KeyboardInterrupt, which the run turns into "canceled")."""
+
+    def __init__(self, total, labelText):
+        self.total, self.labelText, self.dialog = total, labelText, None
+
+    def __enter__(self):
+        self.dialog = slicer.util.createProgressDialog(maximum=max(self.total, 1), labelText=self.labelText)
+        return self
+
+    def done(self, _file):
+        self.dialog.value = min(self.dialog.value + 1, self.dialog.maximum)
+        slicer.app.processEvents()
+        if self.dialog.wasCanceled:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exception):
+        self.dialog.close()
 
 
 def seriesOfItems(shNode, itemIds):
@@ -569,8 +595,7 @@ def dicomSummaryText(summary, done):
         )
     if summary.errors:
         lines.append(_("{count} file(s) not processed:").format(count=summary.errors))
-        lines += summary.messages[:20]
-    return "\n".join(lines)
+    return "\n".join(lines + summary.messages[:20])
 
 
 #

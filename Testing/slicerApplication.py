@@ -26,7 +26,17 @@ from dicomScenes import newScene
 from hospitalScenes import loadScalarVolume
 from PySide6.QtCore import Property, QEvent, QObject, QSettings, QTimer, Signal
 from PySide6.QtUiTools import QUiLoader
-from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QMainWindow, QMenu, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDialog,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressDialog,
+    QVBoxLayout,
+    QWidget,
+)
 from pythonQt import pythonQtBehaviour
 from standIns import StandInIOManager, StandInSaveDialog
 
@@ -122,6 +132,7 @@ class Application(QObject):
             action.setObjectName(name)
         self.fileMenu.addSeparator()
         self.fileMenu.addAction("Close Scene").setObjectName("FileCloseSceneAction")
+        self.progressDialogs, self.cancelProgressAfter = [], None
         self.boxes = []
         self.testing = False
         # qSlicerCoreApplication::onAboutToQuit, connected first: every module is unloaded (CTK's factory deletes
@@ -162,6 +173,10 @@ class Application(QObject):
         return QApplication.topLevelWidgets()
 
     def processEvents(self):
+        """Events are processed: a user who meant to press a progress dialog's Cancel at some value does."""
+        for dialog in self.progressDialogs:
+            if self.cancelProgressAfter is not None and QProgressDialog.value(dialog) >= self.cancelProgressAfter:
+                dialog.cancel()
         QApplication.processEvents()
 
     def testingEnabled(self):
@@ -224,6 +239,20 @@ def _utilModule(app):
     util.warningDisplay = messageDisplay(logging.WARNING, QMessageBox.Warning)
     util.infoDisplay = messageDisplay(logging.INFO, QMessageBox.Information)
     util.mainWindow = lambda: None if app.commandOptions().noMainWindow else app.mainWindow
+
+    def createProgressDialog(parent=None, value=0, maximum=100, labelText="", windowTitle="Processing...", **kwargs):
+        """slicer.util.createProgressDialog: a modal QProgressDialog shown at once (minimumDuration 0); tests press
+        its Cancel button through app.cancelProgressAfter (the value at which processEvents presses it)."""
+        dialog = QProgressDialog(parent or app.mainWindow)
+        dialog.setMinimumDuration(0)
+        dialog.setMaximum(maximum)
+        dialog.setValue(value)
+        dialog.setLabelText(labelText)
+        dialog.setWindowTitle(windowTitle)
+        app.progressDialogs.append(dialog)
+        return dialog
+
+    util.createProgressDialog = createProgressDialog
     util.lookupTopLevelWidget = lookupTopLevelWidget
     util.loadUI = loadUI
     util.childWidgetVariables = childWidgetVariables

@@ -102,3 +102,22 @@ def test_an_export_of_the_selected_patient_matches_a_shared_copy_of_the_scene(ap
     output = pydicom.dcmread(exported[0])
     for uid in (output.StudyInstanceUID, output.SeriesInstanceUID, output.SOPInstanceUID):
         assert str(uid) in scene  # the recipient's series and scene link up
+
+
+def test_a_progress_dialog_counts_the_files_and_cancel_imports_nothing(app, tmp_path, monkeypatch):
+    import slicer
+
+    _, _, widget = _widget(app)
+    archive = writeArchive(str(tmp_path / "pacs"))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *arguments: str(tmp_path / "pacs")))
+    widget.ui.importDicomButton.click()
+    dialog = app.progressDialogs[-1]
+    assert dialog.maximum == len(archive) and dialog.value in (len(archive), -1)  # full, or reset when closed
+    imported = len(slicer.dicomDatabase.files)
+    app.cancelProgressAfter = 2  # the user presses Cancel after two files
+    before = _staging()
+    widget.ui.importDicomButton.click()
+    assert (
+        len(slicer.dicomDatabase.files) == imported and "canceled: nothing was imported" in widget.ui.resultLabel.text
+    )
+    assert _staging() == before

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from collections import namedtuple
 
-from ..shares import run
+from ..shares import Interrupted, run
 from .dicomBatch import DicomWork, Source, deidentifyFolders, shownPaths
 
 
@@ -41,10 +41,15 @@ def _summary(outcomes):
 
 def importAnonymized(folders, database, policy, importDicom, progress=None):
     """De-identify every DICOM file under folders and import the results into database with importDicom (Slicer's
-    DICOMUtils.importDicom). Returns a Summary."""
+    DICOMUtils.importDicom). progress.done(file) is called after each file and may raise KeyboardInterrupt to
+    cancel: then nothing is imported. Returns a Summary (canceled: a message says so)."""
     staging = tempfile.mkdtemp(prefix="anonymizeonsave-import-")
     try:
-        outcomes, _ = deidentifyFolders(folders, DicomWork(policy, staging), progress=progress)
+        outcomes, notReached = deidentifyFolders(folders, DicomWork(policy, staging), progress=progress)
+        if notReached:  # what was de-identified is dropped with the staging folder
+            summary = _summary(outcomes)._replace(cleaned=0, pixelsNotChecked=0)
+            summary.messages.insert(0, "canceled: nothing was imported")
+            return summary
         if any(outcome.status == "cleaned" for outcome in outcomes) and not importDicom(staging, database, True):
             raise DicomImportError("the DICOM database did not take the de-identified files (see the log)")
         return _summary(outcomes)
@@ -52,13 +57,23 @@ def importAnonymized(folders, database, policy, importDicom, progress=None):
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def seriesFiles(seriesUids, database):
+    """The files the database holds for these series."""
+    return [path for uid in seriesUids for path in database.filesForSeries(uid)]
+
+
 def exportAnonymized(seriesUids, database, folder, policy, progress=None):
     """De-identify the original files of these series (database.filesForSeries) into folder (patient layout).
-    Returns a Summary."""
-    files = [path for uid in seriesUids for path in database.filesForSeries(uid)]
+    progress as for importAnonymized. Returns a Summary."""
+    files = seriesFiles(seriesUids, database)
     sources = [Source(path, os.path.basename(path), os.path.getsize(path)) for path in files if os.path.isfile(path)]
     work = DicomWork(policy, folder)
-    outcomes = run(sources, work, 1, progress)
+    try:
+        outcomes = run(sources, work, 1, progress)
+    except Interrupted as interruption:  # canceled: what was written is whole; the rest is not there
+        summary = _summary(interruption.outcomes)
+        summary.messages.insert(0, f"canceled: {len(sources) - len(interruption.outcomes)} file(s) not exported")
+        return summary
     missing = len(files) - len(sources)
     summary = _summary(outcomes)
     if missing:
