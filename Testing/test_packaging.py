@@ -59,6 +59,13 @@ def test_cmake_builds_the_module_and_registers_its_slicer_test():
     )
     assert "AnonymizeOnSaveLib/*.py" in module and "AnonymizeOnSaveGlue/*.py" in module
     assert "AnonymizeOnSaveLib/formats/*.py" in module
+    for path in MODULE.rglob("*.py"):  # every Python file the module runs is built into the extension
+        relative = path.relative_to(MODULE)
+        if "egg-info" not in str(relative) and "__pycache__" not in relative.parts and relative.parts[0] != "Testing":
+            listed = str(relative).replace("AnonymizeOnSave.py", "${MODULE_NAME}.py")
+            assert listed in module or f"{relative.parent}/*.py" in module, relative
+    for path in MODULE.rglob("*.csv"):  # and every data file it reads
+        assert str(path.relative_to(MODULE)) in module, path.name
     assert "class AnonymizeOnSaveTest(ScriptedLoadableModuleTest)" in (MODULE / "AnonymizeOnSave.py").read_text()
 
 
