@@ -138,6 +138,7 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
             self._installSettingsPanel()
             self.shareAction = addShareAction(self)
             self.dicomImportAction = addDicomImportAction(self)
+            registerSubjectHierarchyPlugin()
         slicer.app.connect("aboutToQuit()", self.uninstall)
         self.installed = True
         if self.hook.refusal:
@@ -277,6 +278,26 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
         slicer.util.infoDisplay(
             dicomSummaryText(summary, _("Imported into the DICOM database")), windowTitle=_("Anonymize On Save")
         )
+
+    def exportDicomInteractively(self, parent=None):
+        """Export anonymized DICOM...: the items selected in the subject hierarchy, a folder, then a summary (in a
+        message box; returned too, for the module panel)."""
+        itemIds = vtk.vtkIdList()
+        slicer.qSlicerSubjectHierarchyPluginHandler.instance().currentItems(itemIds)
+        items = [itemIds.GetId(index) for index in range(itemIds.GetNumberOfIds())]
+        if not items:
+            return _("Select the patients, studies or series to export in the Data module first.")
+        folder = qt.QFileDialog.getExistingDirectory(
+            parent or slicer.util.mainWindow(), _("Empty folder for the anonymized DICOM files")
+        )
+        if not folder:
+            return ""
+        try:
+            text = dicomSummaryText(self.exportDicomAnonymized(items, folder), _("Exported to ") + folder)
+        except (PolicyError, OSError) as error:
+            text = _("DICOM files not processed: ") + str(error)
+        slicer.util.infoDisplay(text, windowTitle=_("Anonymize On Save"))
+        return text
 
     def exportDicomAnonymized(self, itemIds, folder):
         """The original files of the series of these subject hierarchy items (patients, studies or series),
@@ -445,6 +466,26 @@ def seriesOfItems(shNode, itemIds):
     return list(dict.fromkeys(found))
 
 
+SUBJECT_HIERARCHY_PLUGIN = os.path.join(
+    os.path.dirname(__file__), "AnonymizeOnSaveSubjectHierarchy", "AnonymizeOnSaveSubjectHierarchyPlugin.py"
+)
+
+
+def registerSubjectHierarchyPlugin():
+    """*Export anonymized DICOM...* in the subject hierarchy's context menu, once per session (a plugin cannot be
+    unregistered: after a Reload the one registered stays and calls the new logic)."""
+    handler = slicer.qSlicerSubjectHierarchyPluginHandler.instance()
+    if handler.pluginByName("AnonymizeOnSave") is not None:
+        return
+    try:
+        import SubjectHierarchyPlugins  # noqa: F401 (Slicer's: it puts AbstractScriptedSubjectHierarchyPlugin on the path)
+
+        scriptedPlugin = slicer.qSlicerSubjectHierarchyScriptedPlugin(None)
+        scriptedPlugin.setPythonSource(SUBJECT_HIERARCHY_PLUGIN)
+    except (ImportError, AttributeError) as error:
+        logging.warning("AnonymizeOnSave: no subject hierarchy action (%s); export from the module panel", error)
+
+
 def addDicomImportAction(logic):
     """File > Import DICOM files anonymized..., after the share action: the File menu is where Slicer's DICOM module
     puts its own import action (DICOM.addMenu)."""
@@ -559,15 +600,9 @@ class AnonymizeOnSaveWidget(ScriptedLoadableModuleWidget):
             self._dicomAction(lambda: self.logic.importDicomAnonymized(folder), _("Imported into the DICOM database"))
 
     def onExportDicom(self):
-        itemIds = vtk.vtkIdList()
-        slicer.qSlicerSubjectHierarchyPluginHandler.instance().currentItems(itemIds)
-        items = [itemIds.GetId(index) for index in range(itemIds.GetNumberOfIds())]
-        if not items:
-            self.ui.resultLabel.text = _("Select the patients, studies or series to export in the Data module first.")
-            return
-        folder = qt.QFileDialog.getExistingDirectory(self.parent, _("Empty folder for the anonymized DICOM files"))
-        if folder:
-            self._dicomAction(lambda: self.logic.exportDicomAnonymized(items, folder), _("Exported to ") + folder)
+        text = self.logic.exportDicomInteractively(self.parent)
+        if text:
+            self.ui.resultLabel.text = text
 
     def _dicomAction(self, action, done):
         self._busy(True)

@@ -9,6 +9,7 @@ Slicer's DICOM plugins do. What it cannot prove: that the real widgets, signals 
 """
 
 import contextlib
+import importlib.util
 import logging
 import os
 import shutil
@@ -474,7 +475,7 @@ class PluginHandler:
     _instance = None
 
     def __init__(self):
-        self.selected = []
+        self.selected, self.plugins = [], []
 
     @classmethod
     def instance(cls):
@@ -489,6 +490,60 @@ class PluginHandler:
         idList.Reset()
         for itemId in self.selected:
             idList.InsertNextId(itemId)
+
+    def currentItem(self):
+        """The item the context menu was opened on (the first selected), 0 (invalid) for none."""
+        return self.selected[0] if self.selected else 0
+
+    def registerPlugin(self, plugin):
+        """registerPlugin refuses a second plugin of the same name (qSlicerSubjectHierarchyPluginHandler.cxx)."""
+        if self.pluginByName(plugin.name) is not None:
+            return False
+        self.plugins.append(plugin)
+        return True
+
+    def pluginByName(self, name):
+        return next((plugin for plugin in self.plugins if plugin.name == name), None)
+
+
+class ScriptedPlugin(QObject):
+    """qSlicerSubjectHierarchyScriptedPlugin: setPythonSource(path) runs the file and makes the class named as the
+    file with this object (qSlicerSubjectHierarchyScriptedPlugin.cxx); the context menu calls reach that object."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.name, self.pythonObject = "", None
+
+    def setPythonSource(self, path):
+        name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        source = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(source)
+        self.pythonObject = getattr(source, name)(self)
+        return True
+
+    def itemContextMenuActions(self):
+        return self.pythonObject.itemContextMenuActions()
+
+    def showContextMenuActionsForItem(self, itemId):
+        self.pythonObject.showContextMenuActionsForItem(itemId)
+
+
+def _abstractScriptedPluginModule():
+    """AbstractScriptedSubjectHierarchyPlugin.py (Modules/Loadable/SubjectHierarchy/Widgets/Python): the base class
+    keeps the scripted plugin and registers it with the plugin handler."""
+    module = types.ModuleType("AbstractScriptedSubjectHierarchyPlugin")
+
+    class AbstractScriptedSubjectHierarchyPlugin:
+        def __init__(self, scriptedPlugin):
+            self.scriptedPlugin = scriptedPlugin
+            self.register()
+
+        def register(self):
+            slicer.qSlicerSubjectHierarchyPluginHandler.instance().registerPlugin(self.scriptedPlugin)
+
+    module.AbstractScriptedSubjectHierarchyPlugin = AbstractScriptedSubjectHierarchyPlugin
+    return module
 
 
 @contextlib.contextmanager
@@ -511,14 +566,18 @@ def slicerApplication(folder, defaultSettings=None):
             "slicer.ScriptedLoadableModule": _scriptedLoadableModule(app),
             "DICOMLib": dicomLib,
             "DICOMLib.DICOMUtils": dicomLib.DICOMUtils,
+            "SubjectHierarchyPlugins": types.ModuleType("SubjectHierarchyPlugins"),
+            "AbstractScriptedSubjectHierarchyPlugin": _abstractScriptedPluginModule(),
         }
         savedModules = {name: sys.modules.get(name) for name in [*modules, "AnonymizeOnSave"]}
         names = ("app", "util", "mrmlScene", "i18n", "dicomDatabase", "qSlicerSubjectHierarchyPluginHandler")
+        names += ("qSlicerSubjectHierarchyScriptedPlugin",)
         savedAttributes = {name: getattr(slicer, name, None) for name in names}
         sys.modules.update(modules)
         slicer.app, slicer.util, slicer.mrmlScene, slicer.i18n = app, util, scene, i18n
         slicer.dicomDatabase = dicomLib.DICOMUtils.Database(os.path.join(folder, "DICOMDatabase"))
         slicer.qSlicerSubjectHierarchyPluginHandler = PluginHandler
+        slicer.qSlicerSubjectHierarchyScriptedPlugin = ScriptedPlugin
         try:
             yield app
         finally:

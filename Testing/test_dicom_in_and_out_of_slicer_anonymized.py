@@ -121,3 +121,32 @@ def test_a_progress_dialog_counts_the_files_and_cancel_imports_nothing(app, tmp_
         len(slicer.dicomDatabase.files) == imported and "canceled: nothing was imported" in widget.ui.resultLabel.text
     )
     assert _staging() == before
+
+
+def test_the_subject_hierarchy_context_menu_exports_a_dicom_patient(app, tmp_path, monkeypatch):
+    import slicer
+    from DICOMLib import DICOMUtils
+
+    module, _, _ = _widget(app)
+    handler = slicer.qSlicerSubjectHierarchyPluginHandler.instance()
+    plugin = handler.pluginByName("AnonymizeOnSave")
+    (action,) = plugin.itemContextMenuActions()
+    archive = writeArchive(str(tmp_path / "pacs"))
+    DICOMUtils.importDicom(str(tmp_path / "pacs"), slicer.dicomDatabase)
+    dataset = next(iter(archive.values()))
+    loadScalarVolume(slicer.mrmlScene, dataset, (True, False, False, True))
+    sh = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(slicer.mrmlScene)
+    patient = sh.GetItemByUID("DICOM", str(dataset.PatientID))
+    other = sh.CreateItem(sh.GetSceneItemID(), slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode"))
+    plugin.showContextMenuActionsForItem(other)
+    assert not action.visible  # not a DICOM item
+    plugin.showContextMenuActionsForItem(patient)
+    assert action.visible
+    handler.select([patient])
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *arguments: str(tmp_path / "export")))
+    action.trigger()
+    exported = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / "export") for f in fs]
+    assert len(exported) == 1 and "1 file(s) de-identified" in app.boxes[-1][1]
+    assert leaks(str(tmp_path / "export"), phiValues(archive.values())) == []
+    module.registerSubjectHierarchyPlugin()  # a Reload registers nothing twice
+    assert [p.name for p in handler.plugins].count("AnonymizeOnSave") == 1
