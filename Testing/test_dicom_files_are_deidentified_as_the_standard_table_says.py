@@ -258,3 +258,24 @@ def test_the_profile_document_lists_every_row_of_the_table_with_its_edition():
         f"| {row['tag']} | {row['basic'].replace(chr(92), '')} |" in document for row in rows
     )
     assert "PS3.15 Table E.1-1" in document and "2019b or later" in document
+
+
+def test_the_scene_profile_agrees_with_the_standard_table_where_both_list_an_attribute():
+    """Scenes and DICOM files share one policy: for every attribute the scene profile has a rule for and the table
+    lists, the scene's code is one of the table's alternatives (a scene is no IOD: it may always remove); the rest
+    are Slicer's own (kept technical values, markers), stricter (device identity), or not in this table's edition."""
+    from AnonymizeOnSaveLib import profile
+
+    table = _standardTable()
+    unlisted = set()
+    for keyword, rule in profile.RULES.items():
+        if not rule.tag.startswith("(") or "/" in rule.tag:
+            continue
+        code = table.get(int(rule.tag.strip("()").replace(",", ""), 16))
+        if code is None:
+            unlisted.add(keyword)
+            continue
+        assert rule.code in code.split("/"), (keyword, rule.code, code)
+    kept = {keyword for keyword in unlisted if profile.RULES[keyword].code == "-"}
+    stricter = {keyword for keyword in unlisted if profile.RULES[keyword].code == "X*"}
+    assert unlisted - kept - stricter == {"InstanceCreationDate"}
