@@ -279,3 +279,36 @@ def test_the_scene_profile_agrees_with_the_standard_table_where_both_list_an_att
     kept = {keyword for keyword in unlisted if profile.RULES[keyword].code == "-"}
     stricter = {keyword for keyword in unlisted if profile.RULES[keyword].code == "X*"}
     assert unlisted - kept - stricter == {"InstanceCreationDate"}
+
+
+def test_pydicom_messages_quoting_values_never_reach_the_output(tmp_path):
+    """pydicom warns about values invalid for their VR and quotes them (an ID typed into a UID, a long name): a run
+    shows none of them, on stderr or in the log; and a dummy value that equals an original (a time of 000000) is no
+    leak."""
+    import subprocess
+    import sys
+
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    dataset.StudyInstanceUID = "1.2.840.DOEJOHN.4071"  # invalid for UI: pydicom's warning would quote it
+    dataset.StudyTime, dataset.SeriesTime = "000000", "101500"  # the dummy time is also an original value
+    (tmp_path / "in").mkdir()
+    dataset.save_as(tmp_path / "in" / "odd", enforce_file_format=True)
+    environment = {**os.environ, "PYTHONPATH": os.path.abspath("AnonymizeOnSave"), "ANONYMIZE_ON_SAVE_KEY": KEY}
+    command = [sys.executable, "-W", "always", "-m", "AnonymizeOnSaveLib", "dicom", str(tmp_path / "in")]
+    done = subprocess.run([*command, "-o", str(tmp_path / "out")], capture_output=True, text=True, env=environment)
+    assert done.returncode == 0, done.stderr
+    assert "DOEJOHN" not in done.stderr + done.stdout and "Warning" not in done.stderr
+
+
+@pytest.mark.parametrize("name", ["SC_rgb_jpeg.dcm", "rtstruct.dcm", "ExplVR_BigEnd.dcm", "JPEG2000.dcm"])
+def test_files_as_other_software_writes_them_are_deidentified(tmp_path, monkeypatch, name):
+    """Implicit VR data under an explicit transfer syntax (as one writer made SC_rgb_jpeg.dcm), no preamble or file
+    meta (rtstruct.dcm), big endian, compressed pixel data: each is read, de-identified, checked and written."""
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", KEY)
+    (tmp_path / "in").mkdir()
+    shutil.copy(get_testdata_file(name), tmp_path / "in" / "file")
+    code, out, err = _run(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
+    assert code == 0 and json.loads(out)["cleaned"] == 1, err
+    (written,) = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / "out") for f in fs]
+    original, output = pydicom.dcmread(get_testdata_file(name), force=True), pydicom.dcmread(written)
+    assert output.get("PixelData") == original.get("PixelData") and output.PatientIdentityRemoved == "YES"

@@ -28,6 +28,7 @@ TEXT_VRS = frozenset(
 )
 _FREE_TEXT_VRS = frozenset(("LO", "LT", "SH", "ST", "UC", "UT"))
 _DUMMY = {"DA": "19000101", "DT": "19000101000000", "TM": "000000"}
+_DUMMY_VALUES = frozenset(_DUMMY.values())
 _NUMERIC_VRS = frozenset(("DS", "IS", "US", "SS", "UL", "SL", "FL", "FD", "UV", "SV"))
 _CATEGORY_BY_VR = {
     "PN": profile.NAMES,
@@ -176,7 +177,7 @@ class Deidentifier:
         category = self._category(element)
         old = _text(element.value)
         for original, replacement in zip(old.split("\\"), _text(new).split("\\")) if new else ((old, ""),):
-            if original != replacement:
+            if original != replacement and original not in _DUMMY_VALUES:  # a dummy identifies no one
                 self.pairs.extend(valuePairs(original, replacement, category))
 
     def _category(self, element):

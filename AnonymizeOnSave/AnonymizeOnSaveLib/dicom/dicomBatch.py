@@ -16,7 +16,7 @@ from .. import profile
 from ..fileNames import replaceInFileName
 from ..phiText import PhiTextMatcher
 from ..shares import Interrupted, run
-from .dicomFiles import DicomFileError, NotDicom, deidentifyFile, readDicom
+from .dicomFiles import DicomFileError, NotDicom, deidentifyFile, quietPydicom, readDicom
 
 LAYOUTS = ("patient", "mirror")
 Source = namedtuple("Source", "path relative size")
@@ -51,6 +51,10 @@ class DicomWork:
         self.policy, self.output, self.layout, self.safePrivate = policy, output, layout, safePrivate
 
     def __call__(self, source):
+        with quietPydicom():
+            return self._deidentify(source)
+
+    def _deidentify(self, source):
         try:
             dataset = readDicom(source.path)
             destination = os.path.join(self.output, self._relative(source, dataset))

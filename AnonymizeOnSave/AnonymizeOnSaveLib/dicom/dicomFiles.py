@@ -7,9 +7,12 @@ place only when nothing is found. Pixel data is copied as it was: a file whose p
 reported as such ("pixels not checked"), never called clean.
 """
 
+import contextlib
 import io
+import logging
 import os
 import re
+import warnings
 from collections import namedtuple
 
 import pydicom
@@ -45,9 +48,29 @@ class NotDicom(Exception):
     """A file that is no DICOM file (or a DICOMDIR, which is never copied); the message says which."""
 
 
+@contextlib.contextmanager
+def quietPydicom():
+    """pydicom's warnings and log messages quote values (an invalid UID, a name too long for its VR): none is shown
+    while a file is read, de-identified and written (a problem that matters raises, and is reported without them)."""
+    logger = logging.getLogger("pydicom")
+    disabled = logger.disabled
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logger.disabled = True
+        try:
+            yield
+        finally:
+            logger.disabled = disabled
+
+
 def readDicom(path):
     """The dataset of a DICOM file, read whole. NotDicom for other files and DICOMDIRs; DicomFileError for one
     that is damaged or cut short."""
+    with quietPydicom():
+        return _readDicom(path)
+
+
+def _readDicom(path):
     try:
         try:
             dataset = pydicom.dcmread(path)
@@ -88,10 +111,18 @@ def pixelsMayShowText(dataset):
 
 def deidentifyFile(source, destination, policy, safePrivate=False, dataset=None):
     """Write source, de-identified, to destination (atomically, verified first). Returns Written."""
+    with quietPydicom():
+        return _deidentifyFile(source, destination, policy, safePrivate, dataset)
+
+
+def _deidentifyFile(source, destination, policy, safePrivate, dataset):
     dataset = dataset if dataset is not None else readDicom(source)
     _completeFileMeta(dataset)
     pixelsChecked = not pixelsMayShowText(dataset)
     result = Deidentifier(policy, safePrivate).run(dataset, getattr(dataset, "file_meta", None))
+    if any(getattr(dataset.get_item(tag), "VR", "") is None for tag in dataset.keys()):
+        for _ in dataset.iterall():  # read as implicit VR (whatever the file says): decoded, each VR is known
+            pass
     buffer = io.BytesIO()
     try:
         dataset.save_as(buffer, enforce_file_format=True)
