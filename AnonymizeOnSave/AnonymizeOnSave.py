@@ -412,6 +412,17 @@ def recognisersComboBox(settings):
     return comboBox
 
 
+def _insertAfter(menu, action, objectName):
+    """action in menu right after the action named objectName, or last when there is none. Returns action."""
+    actions = menu.actions()
+    index = next((i for i, a in enumerate(actions) if a.objectName == objectName), None)
+    if index is not None and index + 1 < len(actions):
+        menu.insertAction(actions[index + 1], action)
+    else:
+        menu.addAction(action)
+    return action
+
+
 def addShareAction(logic):
     """File > Save anonymized copy for sharing..., placed after Slicer's Save action (as SampleData places its own)."""
     try:
@@ -423,13 +434,7 @@ def addShareAction(logic):
     action.setObjectName("AnonymizeOnSaveShareAction")
     action.toolTip = POLICY_TOOLTIPS[SHARED_COPIES_ONLY]
     action.connect("triggered()", lambda: logic.shareInteractively())
-    actions = fileMenu.actions()
-    saveIndex = next((i for i, a in enumerate(actions) if a.objectName == "FileSaveSceneAction"), None)
-    if saveIndex is not None and saveIndex + 1 < len(actions):
-        fileMenu.insertAction(actions[saveIndex + 1], action)
-    else:
-        fileMenu.addAction(action)
-    return action
+    return _insertAfter(fileMenu, action, "FileSaveSceneAction")
 
 
 class DialogProgress:
@@ -497,13 +502,7 @@ def addDicomImportAction(logic):
     action.setObjectName("AnonymizeOnSaveDicomImportAction")
     action.toolTip = _("De-identify DICOM files with your key, then import them into the DICOM database.")
     action.connect("triggered()", lambda: logic.importDicomInteractively())
-    actions = fileMenu.actions()
-    shareIndex = next((i for i, a in enumerate(actions) if a.objectName == "AnonymizeOnSaveShareAction"), None)
-    if shareIndex is not None and shareIndex + 1 < len(actions):
-        fileMenu.insertAction(actions[shareIndex + 1], action)
-    else:
-        fileMenu.addAction(action)
-    return action
+    return _insertAfter(fileMenu, action, "AnonymizeOnSaveShareAction")
 
 
 def policyComboBox(settings, setMode):

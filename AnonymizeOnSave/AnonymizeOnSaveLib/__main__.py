@@ -30,13 +30,22 @@ from .audit import AUDIT_LOG_ENVIRONMENT_VARIABLE, appendAuditRecord, auditLogPa
 from .policy import KEY_ENVIRONMENT_VARIABLE, Policy, PolicyError
 from .pseudonyms import UID_ROOT
 from .report import Report
-from .shares import CleanWork, Interrupted, Progress, ScanWork, findScenes, isBundleFolder, run, writeCsv
+from .shares import (
+    CleanWork,
+    Interrupted,
+    Progress,
+    ScanWork,
+    findScenes,
+    isBundleFolder,
+    markIncomplete,
+    run,
+    writeCsv,
+)
 from .shares import asJson as reportAsJson
 
 FOUND, ERROR, INTERRUPTED = 1, 2, 130
 STATUSES = {"found": "with PHI", "clean": "without PHI", "cleaned": "cleaned", "error": "could not be read or written"}
 MIN_KEY_BYTES = 16
-INCOMPLETE_MARKER = "INCOMPLETE.txt"
 
 
 class _UsageError(Exception):
@@ -272,7 +281,7 @@ def _clean(arguments, policy, out, err):
                 out.write(f"  {profile.CATEGORY_LABELS.get(category, category)}: {count}\n")
 
     failed = sum(outcome.status == "error" for outcome in outcomes)
-    marker = _markIncomplete(mirror, failed, notReached) if mirror and (failed or notReached) else None
+    marker = markIncomplete(mirror, failed, notReached) if mirror and (failed or notReached) else None
     _report(arguments, outcomes, skipped, out, describe, notReached, marker)
     _audit(arguments, policy, outcomes)
     _summary(arguments, outcomes, skipped, notReached, started, err)
@@ -303,23 +312,6 @@ def _checkWritable(arguments, sources, mirror):
         except OSError as error:
             where = "beside a scene to clean in place" if arguments.in_place else "into the output folder"
             raise _UsageError(f"cannot write {where} ({error.strerror or type(error).__name__})") from None
-
-
-def _markIncomplete(folder, failed, notReached):
-    """A file in the output folder no one can miss, saying that scenes are absent and why (never which: their names
-    could hold PHI; the run's report lists them)."""
-    os.makedirs(folder, exist_ok=True)
-    marker = os.path.join(folder, INCOMPLETE_MARKER)
-    with open(marker, "w", encoding="utf-8") as stream:
-        stream.write("This folder is NOT a complete cleaned copy of the share.\n")
-        if failed:
-            stream.write(f"{failed} scene(s) could not be cleaned and are not here.\n")
-        if notReached:
-            stream.write(f"{notReached} scene(s) were not cleaned: the run was interrupted.\n")
-        stream.write(
-            "Every scene that is here is complete and was checked. The report of the run names the missing ones.\n"
-        )
-    return marker
 
 
 def _audit(arguments, policy, outcomes):

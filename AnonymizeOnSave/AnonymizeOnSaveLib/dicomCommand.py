@@ -10,7 +10,7 @@ import os
 import time
 
 from .policy import KEY_ENVIRONMENT_VARIABLE
-from .shares import Progress
+from .shares import Progress, markIncomplete
 
 ERROR, INTERRUPTED = 2, 130
 
@@ -44,7 +44,7 @@ def dicomCommand(arguments, policy, out, err):
     if arguments.crosswalk:
         dicomBatch.writeCrosswalk(outcomes, arguments.crosswalk)
     if counts["error"] or notReached:
-        _markIncomplete(arguments.output, counts["error"], notReached)
+        markIncomplete(arguments.output, counts["error"], notReached, "file", "de-identified", "input")
     if arguments.csv:
         _writeCsv(arguments.csv, outcomes, dicomBatch.shownPaths(outcomes))
     if arguments.json:
@@ -96,16 +96,6 @@ def _problem(arguments, policy):
     except OSError as error:
         return f"cannot write into the output folder ({error.strerror or type(error).__name__})"
     return None
-
-
-def _markIncomplete(folder, failed, notReached):
-    with open(os.path.join(folder, "INCOMPLETE.txt"), "w", encoding="utf-8") as stream:
-        stream.write("This folder is NOT a complete de-identified copy of the input.\n")
-        if failed:
-            stream.write(f"{failed} file(s) could not be de-identified and are not here.\n")
-        if notReached:
-            stream.write(f"{notReached} file(s) were not de-identified: the run was interrupted.\n")
-        stream.write("Every file that is here is complete and was checked. The report of the run names the others.\n")
 
 
 def _writeCsv(path, outcomes, shown):

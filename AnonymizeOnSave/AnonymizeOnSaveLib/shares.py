@@ -253,6 +253,26 @@ class CleanWork:
         return _cleanOne(scene, self.policy, destination, mirrored=self.outputFile is None and destination is not None)
 
 
+INCOMPLETE_MARKER = "INCOMPLETE.txt"
+
+
+def markIncomplete(folder, failed, notReached, noun="scene", done="cleaned", source="share"):
+    """A file in the output folder no one can miss, saying how many scenes (or files) are absent and why (never
+    which: their names could hold PHI; the run's report lists them). Returns its path."""
+    os.makedirs(folder, exist_ok=True)
+    marker = os.path.join(folder, INCOMPLETE_MARKER)
+    with open(marker, "w", encoding="utf-8") as stream:
+        stream.write(f"This folder is NOT a complete {done} copy of the {source}.\n")
+        if failed:
+            stream.write(f"{failed} {noun}(s) could not be {done} and are not here.\n")
+        if notReached:
+            stream.write(f"{notReached} {noun}(s) were not {done}: the run was interrupted.\n")
+        stream.write(
+            f"Every {noun} that is here is complete and was checked. The report of the run names the missing ones.\n"
+        )
+    return marker
+
+
 def writeCsv(outcomes, skipped, stream):
     """One row per finding (or per file without any), and per file a scene refers to but lacks (status "missing",
     the file's masked name as the place): path, status, place, category, error."""

@@ -63,9 +63,3 @@ def actionFor(row, retain):
         if option in retain and row[column]:
             return _CHOSEN.get(row[column], row[column])
     return _CHOSEN.get(row["basic"], row["basic"])
-
-
-def edition():
-    """The first line of the table file: where its text comes from."""
-    with open(TABLE_FILE, encoding="utf-8") as stream:
-        return stream.readline().lstrip("# ").strip()

@@ -17,14 +17,14 @@ from collections import namedtuple
 
 import pydicom
 from pydicom.charset import convert_encodings, decode_bytes
-from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from ..formats.rawBytes import rawText
 from ..phiText import DEFAULT_STAND_IN, STAND_INS
-from .deidentifier import PIXEL_DATA, TEXT_VRS, Deidentifier
+from .deidentifier import PIXEL_DATA, TEXT_VRS, Deidentifier, elementVr
 
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 # Where pixels often carry burnt-in text when BurnedInAnnotation does not say NO: secondary capture, ultrasound,
@@ -35,9 +35,9 @@ _STAND_INS = re.compile("|".join(re.escape(text) for text in {*STAND_INS.values(
 _CHARSET_VRS = frozenset(("LO", "LT", "PN", "SH", "ST", "UC", "UT"))  # decoded in the Specific Character Set
 _SAFE_VRS = frozenset(("CS", "AS", "DS", "IS"))  # coded strings and numbers, kept by the profile (PS3.15 E.1.1 note 9)
 
-Written = namedtuple("Written", "result dataset pixelsChecked")
-"""result: the Deidentifier's Result; dataset: the de-identified dataset; pixelsChecked: False when the pixels may
-show burnt-in text no one has looked at."""
+Written = namedtuple("Written", "result pixelsChecked")
+"""result: the Deidentifier's Result; pixelsChecked: False when the pixels may show burnt-in text no one has looked
+at."""
 
 
 class DicomFileError(Exception):
@@ -133,7 +133,7 @@ def _deidentifyFile(source, destination, policy, safePrivate, dataset):
     if found:
         raise DicomFileError(f"patient data would remain in {found[0]}: the file was not written")
     _writeAtomically(destination, data)
-    return Written(result, dataset, pixelsChecked)
+    return Written(result, pixelsChecked)
 
 
 def _writeAtomically(destination, data):
@@ -200,7 +200,7 @@ def _rawElements(dataset):
         if tag == PIXEL_DATA:
             continue
         raw = dataset.get_item(tag)
-        vr = str(raw.VR) if getattr(raw, "VR", None) else _dictionaryVr(tag)
+        vr = elementVr(dataset, tag) or "UN"
         if vr == "SQ" or (raw.value is not None and not isinstance(raw.value, (bytes, bytearray))):
             element = dataset[tag]
             if element.VR == "SQ":
@@ -210,10 +210,3 @@ def _rawElements(dataset):
             yield tag, element.VR, str(element.value).encode("utf-8")
             continue
         yield tag, vr, raw.value or b""
-
-
-def _dictionaryVr(tag):
-    try:
-        return dictionary_VR(tag)
-    except KeyError:
-        return "UN"
