@@ -50,6 +50,15 @@ def archive(tmp_path_factory):
     return root, written, report, keyFile
 
 
+def _samples(tmp_path, **files):
+    """tmp_path/in holding pydicom's sample files under the names given (name=sample)."""
+    source = tmp_path / "in"
+    source.mkdir()
+    for name, sample in files.items():
+        shutil.copy(get_testdata_file(sample), source / name)
+    return source
+
+
 def _outputs(folder):
     return sorted(os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs if f.endswith(".dcm"))
 
@@ -198,10 +207,7 @@ def test_a_scene_and_its_series_get_the_same_pseudonyms_and_uids_under_one_key(a
 
 def test_damaged_files_a_dicomdir_and_other_files_are_reported_and_never_half_written(tmp_path, monkeypatch):
     monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", KEY)
-    source = tmp_path / "in"
-    source.mkdir()
-    shutil.copy(get_testdata_file("MR_truncated.dcm"), source / "cut")
-    shutil.copy(get_testdata_file("CT_small.dcm"), source / "whole")
+    source = _samples(tmp_path, cut="MR_truncated.dcm", whole="CT_small.dcm")
     shutil.copy(os.path.join(os.path.dirname(get_testdata_file("CT_small.dcm")), "dicomdirtests", "DICOMDIR"), source)
     (source / "notes.txt").write_text("Doe John, see scan")
     code, out, err = _run(str(source), "-o", str(tmp_path / "out"), "--json")
@@ -214,10 +220,7 @@ def test_damaged_files_a_dicomdir_and_other_files_are_reported_and_never_half_wr
 
 def test_pixels_that_may_show_burnt_in_text_are_reported_not_checked(tmp_path, monkeypatch):
     monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", KEY)
-    source = tmp_path / "in"
-    source.mkdir()
-    shutil.copy(get_testdata_file("SC_rgb_small_odd.dcm"), source / "capture")
-    shutil.copy(get_testdata_file("CT_small.dcm"), source / "ct")
+    source = _samples(tmp_path, capture="SC_rgb_small_odd.dcm", ct="CT_small.dcm")
     code, out, _ = _run(str(source), "-o", str(tmp_path / "out"), "--json")
     report = json.loads(out)
     assert code == 0 and report["pixelsNotChecked"] == 1
@@ -226,9 +229,7 @@ def test_pixels_that_may_show_burnt_in_text_are_reported_not_checked(tmp_path, m
 
 def test_a_run_needs_a_key_and_the_crosswalk_stays_out_of_the_output(tmp_path, monkeypatch):
     monkeypatch.delenv("ANONYMIZE_ON_SAVE_KEY", raising=False)
-    source = tmp_path / "in"
-    source.mkdir()
-    shutil.copy(get_testdata_file("CT_small.dcm"), source / "ct")
+    source = _samples(tmp_path, ct="CT_small.dcm")
     code, _, err = _run(str(source), "-o", str(tmp_path / "out"))
     assert code == 2 and "needs a key" in err and not (tmp_path / "out").exists()
     monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", KEY)
@@ -305,8 +306,7 @@ def test_files_as_other_software_writes_them_are_deidentified(tmp_path, monkeypa
     """Implicit VR data under an explicit transfer syntax (as one writer made SC_rgb_jpeg.dcm), no preamble or file
     meta (rtstruct.dcm), big endian, compressed pixel data: each is read, de-identified, checked and written."""
     monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", KEY)
-    (tmp_path / "in").mkdir()
-    shutil.copy(get_testdata_file(name), tmp_path / "in" / "file")
+    _samples(tmp_path, file=name)
     code, out, err = _run(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
     assert code == 0 and json.loads(out)["cleaned"] == 1, err
     (written,) = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / "out") for f in fs]
