@@ -35,6 +35,22 @@ def test_a_reused_matcher_is_a_copy_that_values_added_elsewhere_do_not_reach():
     assert matcherFor(PAIRS[:1]).contains("John Doe") and not matcherFor(PAIRS[:1]).contains("40718253")
 
 
+def test_a_text_remembered_clean_is_searched_again_once_values_are_added():
+    matcher = PhiTextMatcher(PAIRS)
+    text = "Chest CT of 2020-01-03"
+    assert not matcher.contains(text) and matcher.replace(text) == text
+    twin = matcher.copy()
+    matcher.add([("20200103", "", profile.DATES)])
+    assert matcher.contains(text) and matcher.replace(text) == "Chest CT of [date]"
+    marker = "ANONX40718253"  # glued to an ID: found, until it is named the tool's own text, which is not cut
+    assert matcher.contains(marker)
+    matcher.addOwnText([marker])
+    assert not matcher.contains(marker) and matcher.replace(text) == "Chest CT of [date]"
+    assert not twin.contains(text), "a copy made before keeps its own values"
+    twin.add([("Chest", "[region]", profile.DESCRIPTIONS)])
+    assert twin.replace(text) == "[region] CT of 2020-01-03"
+
+
 def _bigWrittenScene(extra):
     """Thousands of the tool's own pseudonyms and UIDs, as an anonymized hierarchy holds them, and one more text."""
     pseudonyms = Pseudonymizer(b"a-key-long-enough-for-this-test")

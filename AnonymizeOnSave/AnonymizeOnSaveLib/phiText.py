@@ -39,6 +39,8 @@ from .textTokens import (
 MIN_CHARACTERS = 4
 MIN_FAMILY_NAME = 2
 MIN_GIVEN_NAME = 3
+MAX_REMEMBERED = 256  # the longest text whose matches a matcher remembers, and how many texts it remembers
+MAX_REMEMBERED_TEXTS = 1 << 16
 MIN_TRUNCATED = 3  # the characters a value cut short by a file name's length limit keeps, to be recognised alone
 # What a matched value becomes when its own replacement is empty: readable, and never misleading.
 STAND_INS = {
@@ -244,6 +246,7 @@ class PhiTextMatcher:
         self._uidAnchors = set()  # each known UID's longest inner arc: a text without any holds no known UID
         self._ownTexts = set()  # what this tool writes (markers), besides the replacements
         self._own = None  # the tokens, as written, of every replacement and own text (made when first needed)
+        self._known = {}  # a short text already searched -> its replacements (a hierarchy repeats its names)
         self.add(pairs)
 
     def add(self, pairs):
@@ -252,6 +255,7 @@ class PhiTextMatcher:
             if (original, category) in self._seen:
                 continue
             self._seen.add((original, category))
+            self._known = {}
             if category == profile.UIDS and "." in original and _DOTTED_NUMBER.fullmatch(original):
                 self._own = None
                 uid = canonicalUid(original)
@@ -280,7 +284,7 @@ class PhiTextMatcher:
         """Texts this tool writes that hold no value (the de-identification markers): their glued tokens are not cut
         finer in search of a value."""
         self._ownTexts.update(texts)
-        self._own = None
+        self._own, self._known = None, {}
 
     def _ownTokens(self):
         """The tokens, as written, of every replacement and own text: a token that is one of them is this tool's
@@ -299,6 +303,7 @@ class PhiTextMatcher:
         twin._keysByToken = {token: list(keys) for token, keys in self._keysByToken.items()}
         twin._joinable, twin._joinPrefixes = self._joinable.copy(), self._joinPrefixes.copy()
         twin._anchorSet, twin._ownTexts, twin._own = self._anchorSet, self._ownTexts.copy(), self._own
+        twin._known = self._known.copy()
         return twin
 
     def _matches(self, folded, joined=True):
@@ -380,6 +385,8 @@ class PhiTextMatcher:
     def contains(self, text):
         if not text or not (self._anchorSet or self._uids):
             return False
+        if len(text) <= MAX_REMEMBERED:
+            return bool(self.replacements(text))
         folded = tokens(text)
         if self._uids and self._mayHoldUid(folded, text) and self._uidMatches(normalized(text)[0]):
             return True
@@ -420,6 +427,16 @@ class PhiTextMatcher:
     def replacements(self, text):
         """(start, end, replacement) of every PHI value in text, by character, last first. Of overlapping matches
         the longest wins; a match spans from its first token's first character to its last token's last one."""
+        if len(text) > MAX_REMEMBERED:
+            return self._chosen(text)
+        known = self._known.get(text)
+        if known is None:
+            if len(self._known) >= MAX_REMEMBERED_TEXTS:
+                self._known = {}
+            known = self._known[text] = tuple(self._chosen(text))
+        return list(known)
+
+    def _chosen(self, text):
         if not text or not (self._anchorSet or self._uids):
             return []
         found = self._found(text)

@@ -31,21 +31,31 @@ _UNDECOMPOSED = str.maketrans({"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ
 _UNDECOMPOSED.update(str.maketrans({"ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ı": "i"}))
 
 
-def _digraphTokens(lowered):
-    """The distinct tokens of a lower-case ASCII text that hold a digraph (found with str.find: a long text, such as
-    a scene file, has few, and a regular expression would visit every character)."""
+def _digraphsReduced(lowered):
+    """A lower-case ASCII text with the digraphs of its tokens reduced as fold reduces them: the tokens holding a
+    digraph followed by a letter are found with str.find (a long text, such as a scene file, has few, and a regular
+    expression would visit every character) and only they are rewritten."""
     found = set()
     for digraph in ("aa", "ae", "oe", "ue"):
         position = lowered.find(digraph)
         while position >= 0:
-            start, end = position, position + 2
-            while start and lowered[start - 1].isalnum():
-                start -= 1
-            while end < len(lowered) and lowered[end].isalnum():
-                end += 1
-            found.add(lowered[start:end])
+            end = position + 2
+            if end < len(lowered) and lowered[end].isalpha():  # "true", "doe": a digraph ending a word stays
+                start = position
+                while start and lowered[start - 1].isalnum():
+                    start -= 1
+                while end < len(lowered) and lowered[end].isalnum():
+                    end += 1
+                found.add((start, end))
             position = lowered.find(digraph, end)
-    return found
+    if not found:
+        return lowered
+    pieces, position = [], 0
+    for start, end in sorted(found):
+        pieces += [lowered[position:start], _reduced(lowered[start:end])]
+        position = end
+    pieces.append(lowered[position:])
+    return "".join(pieces)
 
 
 def _reduced(folded):
@@ -65,10 +75,7 @@ def tokens(text):
     if STAR in text:
         text = text.replace(STAR, " ")
     if text.isascii() and "&" not in text:
-        lowered = text.lower()
-        found = _ASCII_TOKEN.findall(lowered)
-        reduced = {token: new for token in _digraphTokens(lowered) if (new := _reduced(token)) != token}
-        return [reduced.get(token, token) for token in found] if reduced else found
+        return _ASCII_TOKEN.findall(_digraphsReduced(text.lower()))
     text, _ = normalized(text)
     return [fold(token) for token in _TOKEN.findall(text)]
 
