@@ -24,6 +24,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	PYTHONPATH=AnonymizeOnSave:Testing $(PY) bench/benchmark.py
 	PYTHONPATH=AnonymizeOnSave:Testing $(PY) bench/benchFiles.py
+	PYTHONPATH=AnonymizeOnSave:Testing $(PY) bench/benchSpellings.py
 	$(PY) -m pip install --quiet --disable-pip-version-check dicognito==0.19.0  # compared with, for the bench only
 	PYTHONPATH=AnonymizeOnSave:Testing $(PY) bench/benchDicom.py
 

@@ -225,9 +225,9 @@ def _keys(value, category):
 @functools.lru_cache(maxsize=1 << 16)
 def _rarity(token):
     """How rare a token is likely to be in a scene, to index a key by it: digits and length help; Slicer's own
-    words and name particles are everywhere."""
+    words, name particles and single characters (indices, coordinates, "2" in every UID) are everywhere."""
     common = token in SLICER_WORDS or token in PARTICLES
-    return (not common, any(c.isdigit() for c in token), len(token))
+    return (len(token) > 1, not common, any(c.isdigit() for c in token), len(token))
 
 
 class PhiTextMatcher:
@@ -306,24 +306,25 @@ class PhiTextMatcher:
         twin._known = self._known.copy()
         return twin
 
-    def _matches(self, folded, joined=True):
+    def _matches(self, folded, joined=True, distinct=None):
         """(first token, end token, key) of every known value in a list of folded tokens, with joined a long ID
-        written across several of them included."""
+        written across several of them included. distinct: the set of those tokens, when the caller has it."""
         found = []
-        present = self._anchorSet.intersection(folded)
-        for index, token in enumerate(folded) if present else ():
-            if token in present:
-                for key, anchor in self._anchors[token]:
-                    start = index - anchor
-                    if start >= 0 and tuple(folded[start : start + len(key)]) == key:
-                        found.append((start, start + len(key), key))
+        distinct = set(folded) if distinct is None else distinct
+        present = self._anchorSet.intersection(distinct)
+        hits = itertools.compress(range(len(folded)), map(present.__contains__, folded)) if present else ()
+        for index in hits:  # (found without a Python loop over every token)
+            for key, anchor in self._anchors[folded[index]]:
+                start = index - anchor
+                if start >= 0 and tuple(folded[start : start + len(key)]) == key:
+                    found.append((start, start + len(key), key))
         if joined and self._joinable:
-            found += self._joinedMatches(folded)
+            found += self._joinedMatches(folded, distinct)
         return found
 
-    def _joinedMatches(self, folded):
+    def _joinedMatches(self, folded, distinct):
         found, prefixes = [], self._joinPrefixes
-        if prefixes.isdisjoint(folded):
+        if prefixes.isdisjoint(distinct):
             return found
         for start, token in enumerate(folded):
             joined, end = token, start + 1
@@ -341,10 +342,13 @@ class PhiTextMatcher:
         normal, origin = normalized(text)
         coarse = spans(normal)
         folded = [fold(normal[a:b]) for a, b in coarse]
-        found = [(coarse[start][0], coarse[end - 1][1], key) for start, end, key in self._matches(folded)]
-        if self._uids and self._mayHoldUid(folded, normal):
+        distinct = set(folded)
+        found = [
+            (coarse[start][0], coarse[end - 1][1], key) for start, end, key in self._matches(folded, True, distinct)
+        ]
+        if self._uids and self._mayHoldUid(distinct, normal):
             found += self._uidMatches(normal)
-        if isGlued(normal) and (fineChecked or self._fineMayMatch(normal, folded)):
+        if isGlued(normal) and (fineChecked or self._fineMayMatch(normal, distinct)):
             fine = fineSpans(normal, coarse)
             pieces = [token for *_, token in fine]  # (an ID both glued and with separators is not joined here)
             found += [(fine[start][0], fine[end - 1][1], key) for start, end, key in self._matches(pieces, False)]
@@ -375,10 +379,10 @@ class PhiTextMatcher:
                     break
         return found
 
-    def _mayHoldUid(self, folded, text):
-        """Whether a text (its folded tokens) may hold a known UID: some UID's anchor arc is one of its tokens, also
-        written with leading zeros."""
-        if not self._uidAnchors.isdisjoint(folded):
+    def _mayHoldUid(self, distinct, text):
+        """Whether a text (the set of its folded tokens) may hold a known UID: some UID's anchor arc is one of its
+        tokens, also written with leading zeros."""
+        if not self._uidAnchors.isdisjoint(distinct):
             return True
         return ".0" in text and not self._uidAnchors.isdisjoint(_ZERO_LED_ARC.findall(text))
 
@@ -388,24 +392,26 @@ class PhiTextMatcher:
         if len(text) <= MAX_REMEMBERED:
             return bool(self.replacements(text))
         folded = tokens(text)
-        if self._uids and self._mayHoldUid(folded, text) and self._uidMatches(normalized(text)[0]):
+        distinct = set(folded)
+        if self._uids and self._mayHoldUid(distinct, text) and self._uidMatches(normalized(text)[0]):
             return True
         if not self._anchorSet:
             return False
-        if self._matches(folded):
+        if self._matches(folded, True, distinct):
             return True
         if not isGlued(text):
             return False
         if text.isascii() and "&" not in text and STAR not in text:  # already normalized: no loop over its tokens
-            return self._fineMayMatch(text, folded) and bool(self._found(text, fineChecked=True))
+            return self._fineMayMatch(text, distinct) and bool(self._found(text, fineChecked=True))
         return bool(self._found(text))
 
     def _fineMayMatch(self, normal, coarse):
-        """Whether the fine cut of a normalized text may find what the coarse one (its folded tokens) did not: for
-        ASCII text, a test on its distinct tokens, then a pass over joined text; other scripts make the cut."""
+        """Whether the fine cut of a normalized text may find what the coarse one (the set of its folded tokens) did
+        not: for ASCII text, a test on its distinct tokens, then a pass over joined text; other scripts make the
+        cut."""
         if not normal.isascii():
             return True
-        return self._mayMatchFine(normal, set(coarse)) and bool(self._matches(fineFolded(normal), False))
+        return self._mayMatchFine(normal, coarse) and bool(self._matches(fineFolded(normal), False))
 
     def _mayMatchFine(self, text, coarse):
         """Whether the fine cut of an ASCII text may match where the coarse one (the set of its folded tokens) did

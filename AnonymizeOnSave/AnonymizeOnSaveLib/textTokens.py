@@ -20,7 +20,10 @@ import unicodedata
 CJK = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _TOKEN = re.compile(rf"[{CJK}]|(?:(?![{CJK}])[^\W_]|[\u0300-\u036f])+")
-_ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+")  # the same tokens in ASCII text, found several times faster
+_ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+")  # the same tokens in ASCII text
+# ASCII text split into those tokens without a regular expression: every other character becomes a space (three
+# times faster on a scene file).
+_ASCII_SEPARATORS = str.maketrans({chr(code): " " for code in range(128) if not chr(code).isalnum()})
 _DIGRAPHS = re.compile(r"(?:a[ae]+|[ou]e+)(?=[a-z])")  # inside a word: "Doe" and "Rae" keep their e
 _REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _NEEDS_NORMALIZING = re.compile(rf"&[#A-Za-z]|[{_INVISIBLE}]")
@@ -75,7 +78,7 @@ def tokens(text):
     if STAR in text:
         text = text.replace(STAR, " ")
     if text.isascii() and "&" not in text:
-        return _ASCII_TOKEN.findall(_digraphsReduced(text.lower()))
+        return _digraphsReduced(text.lower()).translate(_ASCII_SEPARATORS).split()
     text, _ = normalized(text)
     return [fold(token) for token in _TOKEN.findall(text)]
 
@@ -117,8 +120,8 @@ _GLUED_TOKEN = re.compile(r"[a-z][A-Z]|[A-Za-z][0-9]|[0-9][A-Za-z]|[0-9]{10}|^0[
 
 
 def asciiTokens(text):
-    """The coarse tokens of an ASCII text as written (case kept)."""
-    return _ASCII_TOKEN.findall(text)
+    """The coarse tokens of a text as written (case kept), its ASCII letters and digits only."""
+    return text.translate(_ASCII_SEPARATORS).split() if text.isascii() else _ASCII_TOKEN.findall(text)
 
 
 # Each pattern starts with a literal, which the regular expression engine finds fast in a long text.
