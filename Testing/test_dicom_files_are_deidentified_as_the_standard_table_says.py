@@ -251,6 +251,40 @@ def test_a_value_left_anywhere_fails_the_file_and_nothing_is_written(tmp_path, m
     assert os.listdir(tmp_path) == ["in"]
 
 
+@pytest.mark.parametrize(
+    "keyword, value",
+    [("BodyPartExamined", "40718253"), ("AcquisitionNumber", "40718253"), ("ImageType", "DERIVED\\20200103")],
+)
+def test_an_id_or_a_date_in_a_coded_string_or_a_number_fails_the_file(tmp_path, monkeypatch, keyword, value):
+    """Coded strings and numbers, which the table keeps, are searched too: the patient's ID typed into Body Part
+    Examined or written as the Acquisition Number, the study date in Image Type."""
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", KEY)
+    source = _samples(tmp_path, file="CT_small.dcm")
+    dataset = pydicom.dcmread(source / "file")
+    dataset.PatientID, dataset.StudyDate = "40718253", "20200103"
+    setattr(dataset, keyword, value)
+    dataset.save_as(source / "file")
+    code, _, err = _run(str(source), "-o", str(tmp_path / "out"))
+    assert code == 2 and f"patient data would remain in {keyword}" in err and "40718253" not in err
+    assert not os.path.exists(tmp_path / "out") or not _outputs(tmp_path / "out")
+
+
+def test_coded_terms_and_measurements_that_spell_a_value_are_not_taken_for_it(tmp_path, monkeypatch):
+    """A series described "Whole Body" and Image Type's WHOLE BODY, a patient "named" CQ500-CT-310 and Modality CT,
+    a patient ID 703125 and a pixel spacing of 0.703125: coded terms and decimals are kept and the file written."""
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", KEY)
+    source = _samples(tmp_path, file="CT_small.dcm")
+    dataset = pydicom.dcmread(source / "file")
+    dataset.SeriesDescription, dataset.ImageType = "Whole Body", ["DERIVED", "PRIMARY", "WHOLE BODY"]
+    dataset.PatientName, dataset.PatientID, dataset.PixelSpacing = "CQ500-CT-310", "703125", ["0.703125", "0.703125"]
+    dataset.save_as(source / "file")
+    code, out, err = _run(str(source), "-o", str(tmp_path / "out"), "--json")
+    assert code == 0 and json.loads(out)["cleaned"] == 1, err
+    (written,) = _outputs(tmp_path / "out")
+    output = pydicom.dcmread(written)
+    assert output.Modality == "CT" and "WHOLE BODY" in output.ImageType and output.PixelSpacing == [0.703125] * 2
+
+
 def test_the_profile_document_lists_every_row_of_the_table_with_its_edition():
     document = open(os.path.join(os.path.dirname(TABLE), "..", "..", "..", "docs", "DeidentificationProfile.md")).read()
     with open(TABLE, encoding="utf-8", newline="") as stream:

@@ -236,6 +236,7 @@ class PhiTextMatcher:
     def __init__(self, pairs=()):
         """pairs: iterable of (original, replacement, category); an empty replacement gets its category's stand-in."""
         self._replacements = {}  # key (tuple of folded tokens) -> replacement text
+        self._categories = {}  # key -> the category of the value it was made for (the first one)
         self._anchors = {}  # the key's rarest-looking token -> [(key, index of that token in the key)]
         self._joinable = set()  # long IDs, also found written across several tokens
         self._joinPrefixes = set()  # every proper prefix of a joinable ID
@@ -268,6 +269,7 @@ class PhiTextMatcher:
                 if key not in self._replacements:
                     self._own = None
                     self._replacements[key] = replacement or STAND_INS.get(category, DEFAULT_STAND_IN)
+                    self._categories[key] = category
                     anchor = 0 if len(key) == 1 else key.index(max(key, key=_rarity))
                     self._anchors.setdefault(key[anchor], []).append((key, anchor))
                     for token in set(key):
@@ -298,6 +300,7 @@ class PhiTextMatcher:
         """A matcher that finds the same values, which values added to it leave this one without."""
         twin = PhiTextMatcher.__new__(PhiTextMatcher)
         twin._replacements, twin._seen, twin._uids = self._replacements.copy(), self._seen.copy(), self._uids.copy()
+        twin._categories = self._categories.copy()
         twin._fewestArcs, twin._uidAnchors = self._fewestArcs, self._uidAnchors.copy()
         twin._anchors = {token: list(keys) for token, keys in self._anchors.items()}
         twin._keysByToken = {token: list(keys) for token, keys in self._keysByToken.items()}
@@ -429,6 +432,11 @@ class PhiTextMatcher:
     def findKeys(self, text):
         """The distinct keys found in text (for messages: callers name places, never values)."""
         return {key for _, _, key in self._found(text)} if text else set()
+
+    def findCategories(self, text):
+        """The categories of the values found in text (a coded string that is a description's words is a term, a
+        name or an ID in it is not)."""
+        return {profile.UIDS if key[0] is UID_KEY else self._categories[key] for key in self.findKeys(text)}
 
     def replacements(self, text):
         """(start, end, replacement) of every PHI value in text, by character, last first. Of overlapping matches

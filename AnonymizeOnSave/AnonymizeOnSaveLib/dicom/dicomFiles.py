@@ -22,6 +22,7 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from .. import profile
 from ..formats.rawBytes import rawText
 from ..phiText import DEFAULT_STAND_IN, STAND_INS
 from .deidentifier import PIXEL_DATA, TEXT_VRS, Deidentifier, elementVr
@@ -33,7 +34,10 @@ _RISKY_MODALITIES = frozenset(("US", "SC", "OT", "XA", "ES", "DOC", "SM", "XC"))
 _SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 _STAND_INS = re.compile("|".join(re.escape(text) for text in {*STAND_INS.values(), DEFAULT_STAND_IN}))  # ours
 _CHARSET_VRS = frozenset(("LO", "LT", "PN", "SH", "ST", "UC", "UT"))  # decoded in the Specific Character Set
-_SAFE_VRS = frozenset(("CS", "AS", "DS", "IS"))  # coded strings and numbers, kept by the profile (PS3.15 E.1.1 note 9)
+_CODED_VRS = frozenset(("AS", "CS", "DS", "IS"))  # coded strings and numbers: searched for what identifies
+_IDENTIFYING = frozenset((profile.IDENTIFIERS, profile.DATES, profile.UIDS))
+_VALUE_SEPARATORS = re.compile(r"[\\,]")  # between values, as written or as a decoded list is shown ("[1, 2]")
+_FRACTION = re.compile(r"[-+]?(?:[0-9]*\.[0-9]*(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)")  # a measurement
 
 Written = namedtuple("Written", "result pixelsChecked")
 """result: the Deidentifier's Result; pixelsChecked: False when the pixels may show burnt-in text no one has looked
@@ -169,8 +173,10 @@ def findValues(data, name, matcher, uids=frozenset()):
     never values): the text of every element of every dataset, sequence item and the file meta (decoded in the
     file's character set), the bytes of every other element but the pixel data (their text runs, zlib streams
     included), and the file's name. A UID element holds an original UID only when one of its values is one whole
-    (a UID that merely begins like another is another UID). The data is read back first: a file pydicom cannot
-    read is reported, never passed."""
+    (a UID that merely begins like another is another UID). Coded strings and numbers (AS, CS, DS, IS) hold a
+    value when they hold an ID, a date or a UID: a description's words and a name's parts are often coded terms
+    ("WHOLE BODY", the "CT" of a name "CQ500-CT-310"), and a decimal number is a measurement. The data is read back
+    first: a file pydicom cannot read is reported, never passed."""
     found = [f"{name} (name)"] if matcher.contains(name) else []
     try:
         dataset = pydicom.dcmread(io.BytesIO(data))
@@ -179,9 +185,14 @@ def findValues(data, name, matcher, uids=frozenset()):
         return [f"the file (unreadable: {type(error).__name__})"]
     encodings = convert_encodings(dataset.get("SpecificCharacterSet") or "ISO_IR 6")
     for tag, vr, value in elements:
-        if vr in _SAFE_VRS or not value:
+        if not value:
             continue
-        if vr == "UI":
+        if vr in _CODED_VRS:
+            values = [item.strip(" \0'[]") for item in _VALUE_SEPARATORS.split(value.decode("latin-1"))]
+            values = [item for item in values if not _FRACTION.fullmatch(item)]
+            if any(_IDENTIFYING.intersection(matcher.findCategories(item)) for item in values):
+                found.append(keyword_for_tag(tag) or str(tag))
+        elif vr == "UI":
             if uids.intersection(value.decode("ascii", "replace").strip("\0 ").split("\\")):
                 found.append(keyword_for_tag(tag) or str(tag))
         elif vr in TEXT_VRS:
