@@ -164,6 +164,30 @@ def test_uids_and_patient_ids_are_the_same_across_files_and_runs(archive, tmp_pa
     assert all(open(a, "rb").read() == open(b, "rb").read() for a, b in zip(first, second))
 
 
+def test_the_crosswalk_maps_every_identifier_as_the_midi_b_validation_script_reads_it(archive):
+    """CBIIT/MIDI_validation_script (modules/validation_helper.py) reads both files by their header, id_old and
+    id_new, as text, the first row of an id_old kept, and maps each output's UIDs and patient ID back through them."""
+    root, written, _, _ = archive
+    maps = {}
+    for name in ("uid_mapping.csv", "patid_mapping.csv"):
+        with open(root / "crosswalk" / name, newline="", encoding="utf-8") as stream:
+            reader = csv.DictReader(stream)
+            rows = list(reader)
+        assert reader.fieldnames == ["id_old", "id_new"] and rows
+        assert len({row["id_old"] for row in rows}) == len(rows), "one row per original identifier"
+        maps[name] = {row["id_new"]: row["id_old"] for row in rows}
+    assert len(set(maps["uid_mapping.csv"].values())) == len(maps["uid_mapping.csv"]), "no two UIDs merged"
+    originals = {str(dataset.SOPInstanceUID): dataset for dataset in written.values()}
+    for path in _outputs(root / "out"):
+        output = pydicom.dcmread(path)
+        original = originals[maps["uid_mapping.csv"][output.SOPInstanceUID]]
+        for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "FrameOfReferenceUID"):
+            if keyword in original:
+                assert maps["uid_mapping.csv"][output[keyword].value] == original[keyword].value
+        if output.PatientID:
+            assert maps["patid_mapping.csv"][output.PatientID] == original.PatientID
+
+
 def test_two_halves_on_two_machines_give_exactly_the_files_one_run_gives(archive, tmp_path):
     root, _, _, keyFile = archive
     patients = sorted(os.listdir(root / "in"))
