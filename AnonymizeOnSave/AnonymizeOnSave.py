@@ -139,6 +139,7 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
             self.shareAction = addShareAction(self)
             self.dicomImportAction = addDicomImportAction(self)
             registerSubjectHierarchyPlugin()
+            registerDicomExportPlugin()
         slicer.app.connect("aboutToQuit()", self.uninstall)
         self.installed = True
         if self.hook.refusal:
@@ -185,6 +186,7 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
                 self.dicomImportAction is not None
                 and self.dicomImportAction.parent().removeAction(self.dicomImportAction)
             ),
+            unregisterDicomExportPlugin,
             self._unwrap,
             self.hook.remove,
             lambda: setAuditLog(None),
@@ -273,7 +275,7 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
         try:
             summary = self.importDicomAnonymized(folder)
         except (PolicyError, OSError) as error:
-            self.warn(_("Import DICOM anonymized"), _("DICOM files not processed: ") + str(error))
+            self.warn(_("Import DICOM anonymized"), dicomFailureText(error))
             return
         slicer.util.infoDisplay(
             dicomSummaryText(summary, _("Imported into the DICOM database")), windowTitle=_("Anonymize On Save")
@@ -295,7 +297,7 @@ class AnonymizeOnSaveLogic(ScriptedLoadableModuleLogic):
         try:
             text = dicomSummaryText(self.exportDicomAnonymized(items, folder), _("Exported to ") + folder)
         except (PolicyError, OSError) as error:
-            text = _("DICOM files not processed: ") + str(error)
+            text = dicomFailureText(error)
         slicer.util.infoDisplay(text, windowTitle=_("Anonymize On Save"))
         return text
 
@@ -491,6 +493,24 @@ def registerSubjectHierarchyPlugin():
         logging.warning("AnonymizeOnSave: no subject hierarchy action (%s); export from the module panel", error)
 
 
+DICOM_EXPORT_PLUGIN = "AnonymizeOnSaveDICOMPlugin"
+
+
+def registerDicomExportPlugin():
+    """*Anonymized original DICOM files* in Slicer's *Export to DICOM...* dialog (a DICOM plugin:
+    AnonymizeOnSaveGlue.dicomExportPlugin)."""
+    try:
+        from AnonymizeOnSaveGlue import dicomExportPlugin
+    except ImportError as error:  # no DICOM module in this Slicer
+        logging.warning("AnonymizeOnSave: no export type in Export to DICOM (%s); export from the module panel", error)
+        return
+    dicomExportPlugin.register(DICOM_EXPORT_PLUGIN)
+
+
+def unregisterDicomExportPlugin():
+    getattr(slicer.modules, "dicomPlugins", {}).pop(DICOM_EXPORT_PLUGIN, None)
+
+
 def addDicomImportAction(logic):
     """File > Import DICOM files anonymized..., after the share action: the File menu is where Slicer's DICOM module
     puts its own import action (DICOM.addMenu)."""
@@ -608,11 +628,19 @@ class AnonymizeOnSaveWidget(ScriptedLoadableModuleWidget):
         try:
             summary = action()
         except (PolicyError, OSError) as error:
-            self.ui.resultLabel.text = _("DICOM files not processed: ") + str(error)
+            self.ui.resultLabel.text = dicomFailureText(error)
             return
         finally:
             self._busy(False)
         self.ui.resultLabel.text = dicomSummaryText(summary, done)
+
+
+def dicomFailureText(error):
+    """Why DICOM files were not processed: the settings' or the database's message, or an OS error without the path
+    it names (folders are often named after patients)."""
+    named = isinstance(error, OSError) and (error.filename is not None or error.filename2 is not None)
+    cause = (error.strerror or type(error).__name__) if named else str(error)
+    return _("DICOM files not processed: ") + cause
 
 
 def dicomSummaryText(summary, done):

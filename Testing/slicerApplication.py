@@ -4,8 +4,9 @@ PySide6 behaving like PythonQt (pythonQt.py), and what only the application has,
 startupCompleted and aboutToQuit, the settings dialog, command options, a layout manager whose slice views have
 corner annotations, the main window with its File menu), slicer.util (saveScene through the I/O manager, modal
 message boxes, loadUI, childWidgetVariables, lookupTopLevelWidget, openSaveDataDialog running the Save dialog with
-exec()), slicer.i18n, slicer.ScriptedLoadableModule, ctk, and DICOMLib.DICOMUtils loading DICOM files the way
-Slicer's DICOM plugins do. What it cannot prove: that the real widgets, signals and PythonQt conversions are these.
+exec()), slicer.i18n, slicer.ScriptedLoadableModule, ctk, DICOMLib.DICOMUtils loading DICOM files the way
+Slicer's DICOM plugins do, and the DICOM plugins' registry with the Export to DICOM dialog (dicomExportDialog.py).
+What it cannot prove: that the real widgets, signals and PythonQt conversions are these.
 """
 
 import contextlib
@@ -23,6 +24,7 @@ import shiboken6
 import slicer
 import slicerI18n
 import vtk
+from dicomExportDialog import DICOMExportable, DICOMPlugin, ScalarVolumeExporter
 from dicomScenes import newScene
 from hospitalScenes import loadScalarVolume
 from PySide6.QtCore import Property, QEvent, QObject, QSettings, QTimer, Signal
@@ -410,19 +412,22 @@ def _dicomUtils(app):
 
     class Database:
         """ctkDICOMDatabase, the calls the module makes: the files it indexed (copied into its folder by an import
-        with copyFiles, as ctkDICOMIndexer does), patients() and filesForSeries(seriesUID) (ctkDICOMDatabase.cpp)."""
+        with copyFiles, as ctkDICOMIndexer does), patients() and filesForSeries(seriesUID), answered from its index
+        (the SQLite tables ctkDICOMDatabase.cpp queries), not from the files, which may be gone since."""
 
         def __init__(self, folder=None):
-            self.files = []
+            self.files, self.index = [], {}  # index: file -> (PatientID, SeriesInstanceUID) read when indexed
             self.folder = folder
 
+        def insert(self, path, header):
+            self.files.append(path)
+            self.index[path] = (str(header.PatientID), str(header.SeriesInstanceUID))
+
         def patients(self):
-            return sorted({pydicom.dcmread(f, stop_before_pixels=True).PatientID for f in self.files})
+            return sorted({patient for patient, _ in self.index.values()})
 
         def filesForSeries(self, seriesUID, hits=-1):
-            found = [
-                f for f in self.files if pydicom.dcmread(f, stop_before_pixels=True).SeriesInstanceUID == seriesUID
-            ]
+            found = [path for path in self.files if self.index[path][1] == seriesUID]
             return found if hits < 0 else found[:hits]
 
     @contextlib.contextmanager
@@ -440,14 +445,14 @@ def _dicomUtils(app):
             for folder, _, names in sorted(os.walk(dicomDataDir)):
                 for name in sorted(names):
                     path = os.path.join(folder, name)
+                    header = pydicom.dcmread(path, stop_before_pixels=True)
                     if copyFiles:
-                        header = pydicom.dcmread(path, stop_before_pixels=True)
                         keywords = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
                         target = os.path.join(database.folder, *(str(header.get(k)) for k in keywords))
                         os.makedirs(os.path.dirname(target), exist_ok=True)
                         shutil.copyfile(path, target)
                         path = target
-                    database.files.append(path)
+                    database.insert(path, header)
         except Exception:
             logging.error("Failed to import DICOM folder " + dicomDataDir)
             return False
@@ -558,6 +563,7 @@ def slicerApplication(folder, defaultSettings=None):
         util = _utilModule(app)
         dicomLib = types.ModuleType("DICOMLib")
         dicomLib.DICOMUtils = _dicomUtils(app)
+        dicomLib.DICOMPlugin = DICOMPlugin
         modules = {
             "qt": qt,
             "ctk": _ctkModule(),
@@ -571,13 +577,16 @@ def slicerApplication(folder, defaultSettings=None):
         }
         savedModules = {name: sys.modules.get(name) for name in [*modules, "AnonymizeOnSave"]}
         names = ("app", "util", "mrmlScene", "i18n", "dicomDatabase", "qSlicerSubjectHierarchyPluginHandler")
-        names += ("qSlicerSubjectHierarchyScriptedPlugin",)
+        names += ("qSlicerSubjectHierarchyScriptedPlugin", "qSlicerDICOMExportable", "modules")
         savedAttributes = {name: getattr(slicer, name, None) for name in names}
         sys.modules.update(modules)
         slicer.app, slicer.util, slicer.mrmlScene, slicer.i18n = app, util, scene, i18n
         slicer.dicomDatabase = dicomLib.DICOMUtils.Database(os.path.join(folder, "DICOMDatabase"))
         slicer.qSlicerSubjectHierarchyPluginHandler = PluginHandler
         slicer.qSlicerSubjectHierarchyScriptedPlugin = ScriptedPlugin
+        slicer.qSlicerDICOMExportable = DICOMExportable
+        # the DICOM module's plugins, registered at startup as each plugin module does (DICOMScalarVolumePlugin.py)
+        slicer.modules = types.SimpleNamespace(dicomPlugins={"DICOMScalarVolumePlugin": ScalarVolumeExporter})
         try:
             yield app
         finally:
