@@ -313,16 +313,16 @@ def test_the_profile_document_lists_every_row_of_the_table_with_its_edition():
     document = open(os.path.join(os.path.dirname(TABLE), "..", "..", "..", "docs", "DeidentificationProfile.md")).read()
     with open(TABLE, encoding="utf-8", newline="") as stream:
         rows = list(csv.DictReader(line for line in stream if not line.startswith("#")))
-    assert len(rows) > 400 and all(
-        f"| {row['tag']} | {row['basic'].replace(chr(92), '')} |" in document for row in rows
+    assert len(rows) == 621 and all(
+        f"| {row['tag']} | {row['basic'].replace('*', chr(92) + '*')} |" in document for row in rows  # * escaped
     )
-    assert "PS3.15 Table E.1-1" in document and "2019b or later" in document
+    assert "PS3.15 Table E.1-1" in document and "Edition: **2024b**" in document
 
 
 def test_the_scene_profile_agrees_with_the_standard_table_where_both_list_an_attribute():
     """Scenes and DICOM files share one policy: for every attribute the scene profile has a rule for and the table
     lists, the scene's code is one of the table's alternatives (a scene is no IOD: it may always remove); the rest
-    are Slicer's own (kept technical values, markers), stricter (device identity), or not in this table's edition."""
+    are Slicer's own (kept technical values, markers) or stricter (device identity)."""
     from AnonymizeOnSaveLib import profile
 
     table = _standardTable()
@@ -337,7 +337,7 @@ def test_the_scene_profile_agrees_with_the_standard_table_where_both_list_an_att
         assert rule.code in code.split("/"), (keyword, rule.code, code)
     kept = {keyword for keyword in unlisted if profile.RULES[keyword].code == "-"}
     stricter = {keyword for keyword in unlisted if profile.RULES[keyword].code == "X*"}
-    assert unlisted - kept - stricter == {"InstanceCreationDate"}
+    assert unlisted - kept - stricter == set()
 
 
 def test_pydicom_messages_quoting_values_never_reach_the_output(tmp_path):

@@ -25,7 +25,7 @@ OPTION_COLUMNS = (
     (SAFE_PRIVATE, "retainSafePrivate"),
 )
 _CHOSEN = {"X/Z": "Z", "X/D": "D", "Z/D": "D", "X/Z/D": "D", "X/Z/U*": "U", "X/Z/U\\*": "U"}
-_PRIVATE_ROW = "*(GGGG,EEEE)WHEREGGGGISODD*"
+_PRIVATE_ROW = "(GGGG,EEEE) WHERE GGGG IS ODD"
 TABLE_FILE = os.path.join(os.path.dirname(__file__), "annexE.csv")
 
 

@@ -194,6 +194,10 @@ class Deidentifier:
         return fallback if new is None else new
 
     def _dummy(self, element):
+        """A dummy for a value; an empty value stays empty (it has nothing to stand for: a dummy of nothing would
+        be the same for every patient without an ID)."""
+        if element.value in (None, "", b""):
+            return element.value
         value, vr = _text(element.value), element.VR
         if element.keyword in profile.RULES and vr in ("PN", "LO", "SH", "DA", "TM"):
             new = self._rule(element, "")
