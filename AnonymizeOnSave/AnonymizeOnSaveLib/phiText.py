@@ -67,6 +67,7 @@ _FREE_TEXT_CATEGORIES = (
     profile.CONTACT,
     profile.OTHER_DICOM,
 )
+_OWN_PREFIXES = frozenset(("anon",))  # folded: pseudonyms.PSEUDONYM_NAME_PATTERN and PSEUDONYM_ID_PATTERN begin so
 MIN_JOINED_ID = 6  # an ID at least this long is also found written with separators added ("4071-8253")
 _PARTICLES = "van von der den de del della di da du la le las los dos das do ten ter bin ben ibn al el abu st saint mac"
 PARTICLES = frozenset(map(fold, _PARTICLES.split()))
@@ -203,6 +204,12 @@ def valueKeys(value, category):
 
 
 def _keys(value, category):
+    """The keys of a value, without those holding nothing but the prefix every pseudonym of this tool carries (a
+    value "ANON", another tool's output, would be found in every ANON^... this tool writes)."""
+    return [key for key in _allKeys(value, category) if not set(key) <= _OWN_PREFIXES]
+
+
+def _allKeys(value, category):
     solo = []
     if category in profile.PERSON_NAME_CATEGORIES:
         keys, solo = _personNameKeys(value)
