@@ -467,3 +467,11 @@ class LiveState:
             if now.storage.get(key) != node
         ]
         return found
+
+
+def useLiveMrmlPath(monkeypatch):
+    """Make headless saves of .mrml files take the live design (strip, Commit, verify, restore) that the Save dialog
+    and slicer.util.saveScene take; by itself saveScene writes a .mrml by string (mrmlString.py) when it can."""
+    from AnonymizeOnSaveLib import sceneWriter
+
+    monkeypatch.setattr(sceneWriter, "stringPathServes", lambda scene: False)

@@ -8,7 +8,15 @@ import zipfile
 import pytest
 import slicer
 import vtk
-from dicomScenes import LiveState, buildSampleScene, leakScan, newScene, normalizedItemIds, sceneXml
+from dicomScenes import (
+    LiveState,
+    buildSampleScene,
+    leakScan,
+    newScene,
+    normalizedItemIds,
+    sceneXml,
+    useLiveMrmlPath,
+)
 from vtk.util.numpy_support import vtk_to_numpy
 
 from AnonymizeOnSaveLib import AnonymizationError, Policy, anonymizedScene, installSaveHook, saveScene, session
@@ -171,6 +179,7 @@ def _failingSites(monkeypatch, failAfter):
 
 @pytest.mark.parametrize("name", FORMATS)
 def test_strip_failure_writes_nothing_and_restores_the_scene(sample, tmp_path, monkeypatch, caplog, name):
+    useLiveMrmlPath(monkeypatch)
     before = LiveState(sample.scene)
     _failingSites(monkeypatch, failAfter=5)
     assert not saveScene(sample.scene, tmp_path / name, policy=POLICY)
@@ -178,6 +187,20 @@ def test_strip_failure_writes_nothing_and_restores_the_scene(sample, tmp_path, m
     assert before.differences() == []
     assert "anonymization failed, nothing was written" in caplog.text
     assert "could not replace the value at" in caplog.text
+
+
+def test_a_failure_while_a_mrml_is_cleaned_by_string_writes_nothing(sample, tmp_path, monkeypatch, caplog):
+    from AnonymizeOnSaveLib import mrmlString
+
+    before = LiveState(sample.scene)
+
+    def broken(sites, policy):
+        raise RuntimeError("simulated failure quoting 1CT1")
+
+    monkeypatch.setattr(mrmlString, "planChanges", broken)
+    assert not saveScene(sample.scene, tmp_path / "scene.mrml", policy=POLICY)
+    assert os.listdir(tmp_path) == [] and before.differences() == []
+    assert "anonymization failed, nothing was written (RuntimeError)" in caplog.text and "1CT1" not in caplog.text
 
 
 def test_unwritable_target_returns_false_and_restores(sample, tmp_path, caplog):

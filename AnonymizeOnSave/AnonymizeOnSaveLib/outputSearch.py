@@ -234,6 +234,16 @@ def search(path, knownValues, matcher=None):
     return Verification(found.places, found.files, found.bytes, len(knownValues), found.dataPlaces)
 
 
+def searchBytes(name, data, knownValues, matcher=None):
+    """Search the bytes a file named name is about to be written with, as search reads a file written so."""
+    matcher = matcher or PhiTextMatcher(knownValues)
+    found = _Search(matcher)
+    if matcher:
+        found.name(name, name)
+        found.content(name, name, lambda size: data[:size], lambda: data)
+    return Verification(found.places, found.files, found.bytes, len(knownValues), found.dataPlaces)
+
+
 def findValues(path, knownValues, matcher=None):
     """The places under path where any of knownValues is written."""
     result = search(path, knownValues, matcher)

@@ -12,7 +12,15 @@ import time
 
 from .mrbStaging import StagingFolders
 from .saveOutputs import SaveOutputs, sceneOutputs
-from .session import MRML, AnonymizationError, AnonymizationSession, RestoreError, activeSession, sceneFileKind
+from .session import (
+    MRML,
+    AnonymizationError,
+    AnonymizationSession,
+    RestoreError,
+    activeSession,
+    isSavedWithoutStrip,
+    sceneFileKind,
+)
 from .verify import VerificationError
 
 _hooks = {}  # scene pointer -> hooks installed on it
@@ -57,7 +65,7 @@ class SaveHook:
 
     def _onStartSave(self, caller=None, event=None):
         self.lastError = None
-        if not self.enabled or activeSession(self.scene) is not None:
+        if not self.enabled or activeSession(self.scene) is not None or isSavedWithoutStrip(self.scene):
             return
         if self.refusal:
             self.lastError = AnonymizationError(self.refusal)

@@ -9,6 +9,10 @@ from .audit import appendAuditRecord, auditLogPath
 from .fileNames import decodeFileName, replaceInFileName
 from .gcPause import cycleCollectionPaused
 from .mrbStaging import StagingFolders
+from .mrmlString import MrmlStringError, anonymizedText, sceneText, stringPathServes, writeAtomically
+from .mrmlText import MrmlSyntaxError
+from .policy import defaultPolicy
+from .report import Report
 from .saveHook import hookErrors, targetOfTheSave
 from .saveOutputs import SaveOutputs
 from .session import (
@@ -19,6 +23,8 @@ from .session import (
     AnonymizationSession,
     RestoreError,
     activeSession,
+    rememberReport,
+    savedWithoutStrip,
     sceneFileKind,
 )
 from .verify import VerificationError
@@ -45,6 +51,14 @@ def saveScene(scene, fileName, anonymize=True, policy=None, markSaved=True):
     saved = restored = False
     try:
         _checkTarget(fileName, kind)
+        if anonymize and activeSession(scene) is None and kind == MRML and stringPathServes(scene):
+            shown = "the target"
+            policy = policy or defaultPolicy()
+            report, matcher = _saveMrmlByString(scene, fileName, policy)
+            shown = replaceInFileName(matcher, fileName)
+            if auditLogPath():
+                appendAuditRecord(fileName, policy, report, matcher)
+            return True
         if anonymize and activeSession(scene) is None:
             shown = "the target"
             candidate = AnonymizationSession(scene, policy, refuseFileRenames=(kind == MRML))
@@ -76,6 +90,33 @@ def saveScene(scene, fileName, anonymize=True, policy=None, markSaved=True):
         except RestoreError as error:
             logging.error("The live scene was not fully restored after saving to %s: %s", shown, error)
     return saved and restored
+
+
+def _saveMrmlByString(scene, fileName, policy):
+    """The .mrml written by string (mrmlString.py), bracketed by SaveState as a live save is; (Report, matcher)."""
+    messages = _messages()
+    with savedWithoutStrip(scene):
+        with targetOfTheSave(scene, fileName):
+            scene.StartState(scene.SaveState)
+        try:
+            committed, text = sceneText(scene, fileName, messages)
+            _raiseOnErrors(committed, messages, "writing the scene")
+            if not text:
+                raise _SaveFailed("the writer reported success but wrote no scene file")
+            try:
+                cleaned, changes = anonymizedText(text, fileName, policy)
+            except MrmlStringError as error:
+                raise _SaveFailed(str(error)) from None
+            except MrmlSyntaxError as error:
+                raise _SaveFailed(f"the scene Slicer wrote cannot be read back ({error})") from None
+            except Exception as error:  # its text could quote a value: only its kind is said
+                raise _SaveFailed(f"anonymization failed, nothing was written ({type(error).__name__})") from None
+            writeAtomically(fileName, cleaned)
+        finally:
+            scene.EndState(scene.SaveState)
+    report = Report.fromChanges(changes)
+    rememberReport(scene, report)
+    return report, changes.matcher
 
 
 def _checkTarget(fileName, kind):

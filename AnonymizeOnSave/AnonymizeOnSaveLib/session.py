@@ -26,6 +26,7 @@ from .verify import companionPaths, verifyOutput
 MRML, MRB, DIRECTORY = "mrml", "mrb", "directory"
 
 _activeSessions = {}  # scene pointer -> the session that has it stripped
+_savesWithoutStrip = set()  # scene pointers being saved anonymized without a strip (mrmlString.py)
 _lastReports = {}  # scene pointer -> the Report of the scene's last strip
 
 
@@ -50,6 +51,27 @@ def _sceneKey(scene):
 def activeSession(scene):
     """The session that currently has this scene stripped, or None."""
     return _activeSessions.get(_sceneKey(scene))
+
+
+@contextlib.contextmanager
+def savedWithoutStrip(scene):
+    """Within the block the scene is being saved anonymized without being stripped (a .mrml written by string):
+    save hooks leave it as it is."""
+    key = _sceneKey(scene)
+    _savesWithoutStrip.add(key)
+    try:
+        yield
+    finally:
+        _savesWithoutStrip.discard(key)
+
+
+def isSavedWithoutStrip(scene):
+    return _sceneKey(scene) in _savesWithoutStrip
+
+
+def rememberReport(scene, report):
+    """Make report the scene's lastReport (a save that did not strip the live scene)."""
+    _lastReports[_sceneKey(scene)] = report
 
 
 def lastReport(scene):
