@@ -48,9 +48,10 @@ def sceneText(scene, fileName, messages):
 
 
 def anonymizedText(text, fileName, policy):
-    """(the cleaned text, its changes) of a .mrml text to be written as fileName. Raises MrmlStringError when it
-    cannot be written without PHI: a data file name holding a value (a .mrml cannot rename the files it refers
-    to), the scene's own name holding one, or a value still found in the cleaned text."""
+    """(the cleaned text, its changes, the Verification of its bytes) of a .mrml text to be written as fileName.
+    Raises MrmlStringError when it cannot be written without PHI: a data file name holding a value (a .mrml cannot
+    rename the files it refers to), the scene's own name holding one, or a value still found in the cleaned
+    text."""
     document = MrmlDocument(text)
     changes = planChanges(document.sites(), policy)
     renamed = [change.site.place for change in changes if change.category == profile.FILE_NAMES]
@@ -72,7 +73,7 @@ def anonymizedText(text, fileName, policy):
         remaining = [change.site.place for change in planChanges(MrmlDocument(cleaned).sites(), policy)]
     if remaining:
         raise MrmlStringError(f"patient data would remain at {remaining[0]}: nothing was written")
-    return cleaned, changes
+    return cleaned, changes, result
 
 
 def writeAtomically(fileName, text):

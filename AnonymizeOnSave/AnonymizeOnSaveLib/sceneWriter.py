@@ -104,7 +104,7 @@ def _saveMrmlByString(scene, fileName, policy):
             if not text:
                 raise _SaveFailed("the writer reported success but wrote no scene file")
             try:
-                cleaned, changes = anonymizedText(text, fileName, policy)
+                cleaned, changes, verification = anonymizedText(text, fileName, policy)
             except MrmlStringError as error:
                 raise _SaveFailed(str(error)) from None
             except MrmlSyntaxError as error:
@@ -115,6 +115,7 @@ def _saveMrmlByString(scene, fileName, policy):
         finally:
             scene.EndState(scene.SaveState)
     report = Report.fromChanges(changes)
+    report.verifications.append(verification)  # searched in memory, before it was written
     rememberReport(scene, report)
     return report, changes.matcher
 
