@@ -124,3 +124,22 @@ def test_an_empty_scene_and_a_scene_saved_twice_are_written_the_same_way(tmp_pat
     sample = buildSampleScene()
     once = _saved(sample.scene, str(tmp_path / "c"), POLICIES["default"])
     assert _saved(sample.scene, str(tmp_path / "d"), POLICIES["default"]) == once
+
+
+def test_a_scene_saved_again_is_cleaned_again_once_anything_changed(tmp_path):
+    """The last cleaned text is reused only for the very same text under the same key and options: a value typed
+    since, another key, another option each clean the scene again; a name holding a value is refused either way."""
+    sample = buildSampleScene()
+    scene, policy = sample.scene, POLICIES["default"]
+    first = _saved(scene, str(tmp_path / "a"), policy)
+    assert _saved(scene, str(tmp_path / "b"), policy) == first
+    patientId = sample.phiValues[1]
+    sample.volumes[0].SetName(f"{patientId} typed later")
+    changed = _saved(scene, str(tmp_path / "c"), policy)
+    assert changed != first and b"typed later" in changed
+    assert leakScan(str(tmp_path / "c"), sample.phiValues) == []
+    otherKey = _saved(scene, str(tmp_path / "d"), Policy(key="another key long enough"))
+    otherOptions = _saved(scene, str(tmp_path / "e"), POLICIES["retaining"])
+    assert len({changed, otherKey, otherOptions}) == 3
+    assert not saveScene(scene, str(tmp_path / f"{patientId}.mrml"), policy=policy)
+    assert not os.path.exists(tmp_path / f"{patientId}.mrml")

@@ -47,11 +47,20 @@ def sceneText(scene, fileName, messages):
     return committed, scene.GetSceneXMLString()
 
 
+_lastCleaned = [None, None]  # (policy fingerprint, text) of the last text cleaned, and (cleaned, changes, result)
+
+
 def anonymizedText(text, fileName, policy):
     """(the cleaned text, its changes, the Verification of its bytes) of a .mrml text to be written as fileName.
     Raises MrmlStringError when it cannot be written without PHI: a data file name holding a value (a .mrml cannot
     rename the files it refers to), the scene's own name holding one, or a value still found in the cleaned
-    text."""
+    text. The same text cleaned last under the same policy (a scene saved again unchanged) is not cleaned again."""
+    memo = (policy.fingerprint(), text)
+    if _lastCleaned[0] == memo:
+        cleaned, changes, result = _lastCleaned[1]
+        _checkName(fileName, changes.matcher)
+        return cleaned, changes, result
+    _lastCleaned[:] = [None, None]
     document = MrmlDocument(text)
     changes = planChanges(document.sites(), policy)
     renamed = [change.site.place for change in changes if change.category == profile.FILE_NAMES]
@@ -61,19 +70,23 @@ def anonymizedText(text, fileName, policy):
             "a .mrml save cannot rename data files: save as .mrb or a directory bundle, or rename the files"
         )
     matcher = changes.matcher
-    name = os.path.basename(fileName)
-    if matcher.contains(decodeFileName(name)):
-        raise MrmlStringError("the file name holds patient data; choose another name, nothing was written")
+    _checkName(fileName, matcher)
     for change in changes:
         change.site.handle.write(change.value)
     cleaned = document.render()
-    result = searchBytes(name, cleaned.encode("utf-8"), changes.values, matcher)
+    result = searchBytes(os.path.basename(fileName), cleaned.encode("utf-8"), changes.values, matcher)
     remaining = result.found + result.data
     if not remaining and policy.recognisers:  # what the recognisers find is planned again: nothing may be left
         remaining = [change.site.place for change in planChanges(MrmlDocument(cleaned).sites(), policy)]
     if remaining:
         raise MrmlStringError(f"patient data would remain at {remaining[0]}: nothing was written")
+    _lastCleaned[:] = [memo, (cleaned, changes, result)]
     return cleaned, changes, result
+
+
+def _checkName(fileName, matcher):
+    if matcher.contains(decodeFileName(os.path.basename(fileName))):
+        raise MrmlStringError("the file name holds patient data; choose another name, nothing was written")
 
 
 def writeAtomically(fileName, text):

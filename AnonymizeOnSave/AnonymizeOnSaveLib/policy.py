@@ -89,6 +89,11 @@ class Policy:
         policy.keyIsEphemeral = self.keyIsEphemeral
         return policy
 
+    def fingerprint(self):
+        """What decides every replacement this policy makes: the key (by digest), the retain options and the
+        recognisers. Two policies with the same fingerprint clean a text the same way."""
+        return self.pseudonyms.fingerprint(), self.retain, self.recognisers
+
     def keyLength(self):
         return len(self._key)
 

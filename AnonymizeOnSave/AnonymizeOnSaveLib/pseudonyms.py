@@ -49,6 +49,10 @@ class Pseudonymizer:
         number = int.from_bytes(self._digest(purpose, value)[:8], "big")
         return "".join(_ALPHABET[(number >> (5 * i)) & 31] for i in range(CODE_LENGTH))
 
+    def fingerprint(self):
+        """A digest naming the key whole, to tell keys apart in memory (never shown: keyId is the short one)."""
+        return self._digest("key-fingerprint", "")
+
     def keyId(self):
         """A short fingerprint naming the key without revealing it."""
         return self._digest("key-id", "").hex()[:8]
