@@ -117,3 +117,17 @@ def test_a_uid_cut_short_at_a_clamped_file_name_is_found():
     matcher = PhiTextMatcher([(UID, "2.25.1234567", profile.UIDS)])
     clamped = "Data/" + UID[:22] + "_A1B2.nrrd"  # ClampFileName: a prefix cut inside the value, a hash, the extension
     assert replaceInFileName(matcher, clamped) == "Data/2.25.1234567_A1B2.nrrd"
+
+
+def test_a_policy_made_again_with_the_same_key_derives_no_uid_twice_and_another_key_its_own(monkeypatch):
+    """Slicer makes a Policy for each save: the UIDs derived under a key are remembered across them (a pure function
+    of key and value), never given to another key."""
+    derived = []
+    realNewUid = Pseudonymizer._newUid
+    monkeypatch.setattr(Pseudonymizer, "_newUid", lambda self, value: derived.append(value) or realNewUid(self, value))
+    uid = "1.2.826.0.1.3680043.8.498.1"
+    first = Pseudonymizer(b"uid-cache-test-first-key-long").uid(uid)
+    assert Pseudonymizer(b"uid-cache-test-first-key-long").uid(uid) == first and derived == [uid]
+    other = Pseudonymizer(b"uid-cache-test-second-key-long").uid(uid)
+    assert other != first and derived == [uid, uid]
+    assert Pseudonymizer(b"uid-cache-test-second-key-long").isOwnUid(other)

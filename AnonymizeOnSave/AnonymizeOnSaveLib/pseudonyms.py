@@ -17,6 +17,20 @@ UID_ROOT = "2.25."
 _UID_PATTERN = re.compile(r"2\.25\.(0|[1-9][0-9]{0,38})")
 _MAX_SHIFT_DAYS = 3650
 _CACHE_SIZE = 1 << 18  # replacements remembered per key: a save of a large hierarchy derives each value once
+_CACHED_KEYS = 4  # keys whose UIDs are remembered across Pseudonymizers (Slicer makes a Policy per save)
+_uidCaches = {}  # key fingerprint -> {original UID: new UID}, the most recently used key last
+
+
+def _uidCacheFor(fingerprint):
+    """The UIDs derived under a key so far, shared by every Pseudonymizer of that key (derived values only: a pure
+    function of the key and the value)."""
+    cache = _uidCaches.pop(fingerprint, None)
+    if cache is None:
+        cache = {}
+        while len(_uidCaches) >= _CACHED_KEYS:
+            _uidCaches.pop(next(iter(_uidCaches)))
+    _uidCaches[fingerprint] = cache
+    return cache
 
 
 def isPseudonymName(value):
@@ -40,7 +54,7 @@ class Pseudonymizer:
         if not isinstance(key, bytes) or not key:
             raise ValueError("a pseudonymization key must be non-empty bytes")
         self._key = key
-        self._uids = {}
+        self._uids = _uidCacheFor(self.fingerprint())
 
     def _digest(self, purpose, value):
         return hmac.digest(self._key, purpose.encode() + b"\0" + value.encode("utf-8"), "sha256")
