@@ -6,6 +6,7 @@ leaves it); a scene holding hidden storable nodes, whose data Commit writes besi
 design."""
 
 import os
+import stat
 
 import pytest
 import slicer
@@ -143,3 +144,16 @@ def test_a_scene_saved_again_is_cleaned_again_once_anything_changed(tmp_path):
     assert len({changed, otherKey, otherOptions}) == 3
     assert not saveScene(scene, str(tmp_path / f"{patientId}.mrml"), policy=policy)
     assert not os.path.exists(tmp_path / f"{patientId}.mrml")
+
+
+def test_the_file_gets_the_permissions_a_plain_save_gives_it(tmp_path):
+    """Written under a private temporary name first, the file still gets what Commit's file gets: what the umask
+    leaves of rw-rw-rw- for a new file, the replaced file's own permissions otherwise."""
+    scene = buildSampleScene().scene
+    plain, anonymized = tmp_path / "plain.mrml", tmp_path / "anonymized.mrml"
+    assert saveScene(scene, str(plain), anonymize=False)
+    assert saveScene(scene, str(anonymized), policy=POLICIES["default"])
+    assert stat.S_IMODE(os.stat(anonymized).st_mode) == stat.S_IMODE(os.stat(plain).st_mode)
+    os.chmod(anonymized, 0o640)
+    assert saveScene(scene, str(anonymized), policy=POLICIES["default"])
+    assert stat.S_IMODE(os.stat(anonymized).st_mode) == 0o640

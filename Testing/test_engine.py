@@ -190,7 +190,7 @@ def test_strip_failure_writes_nothing_and_restores_the_scene(sample, tmp_path, m
 
 
 def test_a_failure_while_a_mrml_is_cleaned_by_string_writes_nothing(sample, tmp_path, monkeypatch, caplog):
-    from AnonymizeOnSaveLib import mrmlString
+    from AnonymizeOnSaveLib import mrmlString, sceneWriter
 
     before = LiveState(sample.scene)
 
@@ -201,6 +201,10 @@ def test_a_failure_while_a_mrml_is_cleaned_by_string_writes_nothing(sample, tmp_
     assert not saveScene(sample.scene, tmp_path / "scene.mrml", policy=POLICY)
     assert os.listdir(tmp_path) == [] and before.differences() == []
     assert "anonymization failed, nothing was written (RuntimeError)" in caplog.text and "1CT1" not in caplog.text
+    caplog.clear()
+    monkeypatch.setattr(sceneWriter, "sceneText", lambda *arguments: broken(None, None))  # Commit to a string
+    assert not saveScene(sample.scene, tmp_path / "scene.mrml", policy=POLICY)
+    assert os.listdir(tmp_path) == [] and "nothing was written (RuntimeError)" in caplog.text
 
 
 def test_unwritable_target_returns_false_and_restores(sample, tmp_path, caplog):

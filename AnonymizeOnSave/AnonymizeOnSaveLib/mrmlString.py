@@ -11,6 +11,7 @@ scene holding such nodes is saved by the live design (session.py).
 """
 
 import os
+import stat
 import tempfile
 
 from . import profile
@@ -90,14 +91,25 @@ def _checkName(fileName, matcher):
 
 
 def writeAtomically(fileName, text):
-    """text as UTF-8 under a temporary name beside fileName, renamed into place (removed if anything fails)."""
+    """text as UTF-8 under a temporary name beside fileName, renamed into place (removed if anything fails), with
+    the permissions Commit's file gets: those of the file it replaces, else what the umask leaves of rw-rw-rw-."""
     folder = os.path.dirname(fileName)
     handle, temporary = tempfile.mkstemp(prefix=".anonymizeonsave-", suffix=".partial.mrml", dir=folder)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(text.encode("utf-8"))
+        os.chmod(temporary, _modeFor(fileName))
         os.replace(temporary, fileName)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+
+
+def _modeFor(fileName):
+    try:
+        return stat.S_IMODE(os.stat(fileName).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

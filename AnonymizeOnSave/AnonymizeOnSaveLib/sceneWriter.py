@@ -94,23 +94,11 @@ def saveScene(scene, fileName, anonymize=True, policy=None, markSaved=True):
 
 def _saveMrmlByString(scene, fileName, policy):
     """The .mrml written by string (mrmlString.py), bracketed by SaveState as a live save is; (Report, matcher)."""
-    messages = _messages()
     with savedWithoutStrip(scene):
         with targetOfTheSave(scene, fileName):
             scene.StartState(scene.SaveState)
         try:
-            committed, text = sceneText(scene, fileName, messages)
-            _raiseOnErrors(committed, messages, "writing the scene")
-            if not text:
-                raise _SaveFailed("the writer reported success but wrote no scene file")
-            try:
-                cleaned, changes, verification = anonymizedText(text, fileName, policy)
-            except MrmlStringError as error:
-                raise _SaveFailed(str(error)) from None
-            except MrmlSyntaxError as error:
-                raise _SaveFailed(f"the scene Slicer wrote cannot be read back ({error})") from None
-            except Exception as error:  # its text could quote a value: only its kind is said
-                raise _SaveFailed(f"anonymization failed, nothing was written ({type(error).__name__})") from None
+            cleaned, changes, verification = _cleanedSceneText(scene, fileName, policy)
             writeAtomically(fileName, cleaned)
         finally:
             scene.EndState(scene.SaveState)
@@ -118,6 +106,24 @@ def _saveMrmlByString(scene, fileName, policy):
     report.verifications.append(verification)  # searched in memory, before it was written
     rememberReport(scene, report)
     return report, changes.matcher
+
+
+def _cleanedSceneText(scene, fileName, policy):
+    messages = _messages()
+    try:
+        committed, text = sceneText(scene, fileName, messages)
+        _raiseOnErrors(committed, messages, "writing the scene")
+        if not text:
+            raise _SaveFailed("the writer reported success but wrote no scene file")
+        return anonymizedText(text, fileName, policy)
+    except MrmlStringError as error:
+        raise _SaveFailed(str(error)) from None
+    except MrmlSyntaxError as error:
+        raise _SaveFailed(f"the scene Slicer wrote cannot be read back ({error})") from None
+    except _SaveFailed:
+        raise
+    except Exception as error:  # its text could quote a value: only its kind is said
+        raise _SaveFailed(f"anonymization failed, nothing was written ({type(error).__name__})") from None
 
 
 def _checkTarget(fileName, kind):
