@@ -194,7 +194,7 @@ def test_a_failure_while_a_mrml_is_cleaned_by_string_writes_nothing(sample, tmp_
 
     before = LiveState(sample.scene)
 
-    def broken(sites, policy):
+    def broken(*arguments):
         raise RuntimeError("simulated failure quoting 1CT1")
 
     monkeypatch.setattr(mrmlString, "planChanges", broken)
@@ -202,7 +202,7 @@ def test_a_failure_while_a_mrml_is_cleaned_by_string_writes_nothing(sample, tmp_
     assert os.listdir(tmp_path) == [] and before.differences() == []
     assert "anonymization failed, nothing was written (RuntimeError)" in caplog.text and "1CT1" not in caplog.text
     caplog.clear()
-    monkeypatch.setattr(sceneWriter, "sceneText", lambda *arguments: broken(None, None))  # Commit to a string
+    monkeypatch.setattr(sceneWriter, "sceneText", broken)  # Commit to a string
     assert not saveScene(sample.scene, tmp_path / "scene.mrml", policy=POLICY)
     assert os.listdir(tmp_path) == [] and "nothing was written (RuntimeError)" in caplog.text
 

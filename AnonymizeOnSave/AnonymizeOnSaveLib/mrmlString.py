@@ -2,12 +2,14 @@
 
 vtkMRMLScene::Commit writes the scene to a string (SaveToXMLString); the string is planned and cleaned as the file
 tool cleans a .mrml (mrmlText.MrmlDocument, planner.planChanges: the same rules, pseudonyms and matcher as a live
-strip), searched in memory for every value it was cleaned of, and only then written, under a temporary name renamed
-into place. The output is the one the live design writes (tests compare them byte for byte).
+strip), with the values the live scene holds outside the text (nodes not saved with the scene, the data nodes inside
+sequences) searched for too, then searched in memory for every value, and only then written, under a temporary
+name renamed into place. The output is the one the live design writes (tests compare them byte for byte).
 
-It serves a headless save of a .mrml when nothing else is written beside it: Commit also saves the data of hidden
-storable nodes into "<scene>_Private" (vtkMRMLScene::SavePrivateStorableNodes), which a string Commit skips, so a
-scene holding such nodes is saved by the live design (session.py).
+It serves a headless save of a .mrml when nothing else is written beside it (Commit also saves the data of hidden
+storable nodes into "<scene>_Private", vtkMRMLScene::SavePrivateStorableNodes, which a string Commit skips) and when
+the text stands for the live scene: Slicer writes subject hierarchy values unescaped ("name^value|"), so a value
+holding "|" and then "^" reads back as two entries; the live design saves such a scene (NotServed).
 """
 
 import os
@@ -15,14 +17,17 @@ import stat
 import tempfile
 
 from . import profile
-from .fileNames import decodeFileName
-from .mrmlText import MrmlDocument
-from .outputSearch import searchBytes
+from .mrmlText import MrmlDocument, MrmlSyntaxError
+from .outputSearch import namePlaces, searchBytes
 from .planner import planChanges
 
 
 class MrmlStringError(RuntimeError):
     """Nothing was written; the message names places and causes, never values."""
+
+
+class NotServed(Exception):
+    """The text does not stand for the live scene as it is: the live design must save it (nothing was written)."""
 
 
 def stringPathServes(scene):
@@ -36,34 +41,44 @@ def stringPathServes(scene):
 
 def sceneText(scene, fileName, messages):
     """The scene as Commit writes it to fileName (its URL and root folder set as for a file), as text ("" when
-    Commit wrote none: the string of an earlier Commit is cleared first)."""
+    Commit wrote none). The scene keeps no copy of the text, and its string-saving setting is as it was."""
     scene.SetURL(fileName)
     scene.SetRootDirectory(os.path.dirname(fileName))
+    wasSavingToString = scene.GetSaveToXMLString()
     scene.SetSceneXMLString("")
     scene.SetSaveToXMLString(1)
     try:
         committed = scene.Commit(None, messages)
+        return committed, scene.GetSceneXMLString()
     finally:
-        scene.SetSaveToXMLString(0)
-    return committed, scene.GetSceneXMLString()
+        scene.SetSaveToXMLString(wasSavingToString)
+        scene.SetSceneXMLString("")
 
 
-_lastCleaned = [None, None]  # (policy fingerprint, text) of the last text cleaned, and (cleaned, changes, result)
+_lastCleaned = [None, None]  # what the last text cleaned was cleaned for, and (cleaned, changes, result)
 
 
-def anonymizedText(text, fileName, policy):
+def anonymizedText(text, fileName, policy, knownValues=(), itemEntries=None):
     """(the cleaned text, its changes, the Verification of its bytes) of a .mrml text to be written as fileName.
-    Raises MrmlStringError when it cannot be written without PHI: a data file name holding a value (a .mrml cannot
-    rename the files it refers to), the scene's own name holding one, or a value still found in the cleaned
-    text. The same text cleaned last under the same policy (a scene saved again unchanged) is not cleaned again."""
-    memo = (policy.fingerprint(), text)
+
+    knownValues: (original, replacement, category) of the values the live scene holds outside the text; itemEntries:
+    how many attributes and UIDs its hierarchy items hold (NotServed when the text reads back otherwise, or cannot
+    be read). Raises MrmlStringError when it cannot be written without PHI: a data file name holding a value (a
+    .mrml cannot rename the files it refers to), the scene's own name holding one, or a value still found in the
+    cleaned text. The same text cleaned last for the same policy and values is not cleaned again."""
+    memo = (policy.fingerprint(), tuple(knownValues), itemEntries, text)
     if _lastCleaned[0] == memo:
         cleaned, changes, result = _lastCleaned[1]
         _checkName(fileName, changes.matcher)
         return cleaned, changes, result
     _lastCleaned[:] = [None, None]
-    document = MrmlDocument(text)
-    changes = planChanges(document.sites(), policy)
+    try:
+        document = MrmlDocument(text)
+    except MrmlSyntaxError as error:  # (control characters Commit wrote as they are)
+        raise NotServed(f"the scene text cannot be read back ({error})") from None
+    if itemEntries is not None and _itemEntries(document) != itemEntries:
+        raise NotServed("a subject hierarchy value holds '|' and reads back as another entry")
+    changes = planChanges(document.sites(), policy, knownValues)
     renamed = [change.site.place for change in changes if change.category == profile.FILE_NAMES]
     if renamed:
         raise MrmlStringError(
@@ -85,21 +100,41 @@ def anonymizedText(text, fileName, policy):
     return cleaned, changes, result
 
 
+def _itemEntries(document):
+    return sum(
+        len(element.composite(attribute).entries)
+        for element in document.itemElements
+        for attribute in ("attributes", "uids")
+        if attribute in element.raw
+    )
+
+
 def _checkName(fileName, matcher):
-    if matcher.contains(decodeFileName(os.path.basename(fileName))):
+    """The name's test of the output check (written, escaped, cut short), before anything is written."""
+    if namePlaces(os.path.basename(fileName), matcher):
         raise MrmlStringError("the file name holds patient data; choose another name, nothing was written")
 
 
 def writeAtomically(fileName, text):
-    """text as UTF-8 under a temporary name beside fileName, renamed into place (removed if anything fails), with
-    the permissions Commit's file gets: those of the file it replaces, else what the umask leaves of rw-rw-rw-."""
-    folder = os.path.dirname(fileName)
-    handle, temporary = tempfile.mkstemp(prefix=".anonymizeonsave-", suffix=".partial.mrml", dir=folder)
+    """text as UTF-8 in place of fileName, as Commit would write it: through a symbolic link to the file it names,
+    with the permissions Commit's file gets (those of the file replaced, else what the umask leaves of rw-rw-rw-);
+    under a temporary name renamed into place (removed if anything fails), or, for a file with other hard links
+    (which a rename would leave with the old content), over the file itself."""
+    target = os.path.realpath(fileName)
+    data = text.encode("utf-8")
+    if os.path.isfile(target) and os.stat(target).st_nlink > 1:
+        with open(target, "r+b") as stream:
+            stream.write(data)
+            stream.truncate()
+        return
+    handle, temporary = tempfile.mkstemp(
+        prefix=".anonymizeonsave-", suffix=".partial.mrml", dir=os.path.dirname(target)
+    )
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(text.encode("utf-8"))
-        os.chmod(temporary, _modeFor(fileName))
-        os.replace(temporary, fileName)
+            stream.write(data)
+        os.chmod(temporary, _modeFor(target))
+        os.replace(temporary, target)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)

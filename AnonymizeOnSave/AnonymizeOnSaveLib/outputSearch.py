@@ -234,6 +234,13 @@ def search(path, knownValues, matcher=None):
     return Verification(found.places, found.files, found.bytes, len(knownValues), found.dataPlaces)
 
 
+def namePlaces(name, matcher):
+    """Where a file's name holds a value the matcher knows (written, escaped or cut short), as search finds it."""
+    found = _Search(matcher)
+    found.name(name, name)
+    return found.places
+
+
 def searchBytes(name, data, knownValues, matcher=None):
     """Search the bytes a file named name is about to be written with, as search reads a file written so."""
     matcher = matcher or PhiTextMatcher(knownValues)

@@ -276,3 +276,30 @@ def collectSites(scene):
     """Every value of the scene that a save can write, as Sites with read/write handles."""
     hierarchy = _Hierarchy(scene, subjectHierarchyNode(scene))
     return list(_itemSites(hierarchy)) + list(_sceneNodeSites(scene, hierarchy))
+
+
+def sitesTheSceneFileLacks(scene):
+    """Sites of what Commit does not write into a .mrml but a save may still write elsewhere or a user may have
+    typed from: nodes not saved with the scene, and the data nodes of each sequence's own scene."""
+    hierarchy = _Hierarchy(scene, subjectHierarchyNode(scene))
+    sites = []
+    for index in range(scene.GetNumberOfNodes()):
+        node = scene.GetNthNode(index)
+        context = hierarchy.contextOfNode(node)
+        if not node.GetSaveWithScene():
+            sites.extend(_nodeSites(node, context))
+        sequenceScene = node.GetSequenceScene(False) if node.IsA("vtkMRMLSequenceNode") else None
+        if sequenceScene is not None:
+            sites.extend(_sceneNodeSites(sequenceScene, hierarchy, context))
+    return sites
+
+
+def itemEntryCount(scene):
+    """How many attributes and UIDs the subject hierarchy items hold (the scene item's included)."""
+    sh = subjectHierarchyNode(scene)
+    if sh is None:
+        return 0
+    children = vtk.vtkIdList()
+    sh.GetItemChildren(sh.GetSceneItemID(), children, True)
+    items = [sh.GetSceneItemID()] + [children.GetId(index) for index in range(children.GetNumberOfIds())]
+    return sum(len(sh.GetItemAttributeNames(item)) + len(sh.GetItemUIDNames(item)) for item in items)

@@ -9,8 +9,8 @@ from .audit import appendAuditRecord, auditLogPath
 from .fileNames import decodeFileName, replaceInFileName
 from .gcPause import cycleCollectionPaused
 from .mrbStaging import StagingFolders
-from .mrmlString import MrmlStringError, anonymizedText, sceneText, stringPathServes, writeAtomically
-from .mrmlText import MrmlSyntaxError
+from .mrmlString import MrmlStringError, NotServed, anonymizedText, sceneText, stringPathServes, writeAtomically
+from .planner import planChanges
 from .policy import defaultPolicy
 from .report import Report
 from .saveHook import hookErrors, targetOfTheSave
@@ -54,11 +54,13 @@ def saveScene(scene, fileName, anonymize=True, policy=None, markSaved=True):
         if anonymize and activeSession(scene) is None and kind == MRML and stringPathServes(scene):
             shown = "the target"
             policy = policy or defaultPolicy()
-            report, matcher = _saveMrmlByString(scene, fileName, policy)
-            shown = replaceInFileName(matcher, fileName)
-            if auditLogPath():
-                appendAuditRecord(fileName, policy, report, matcher)
-            return True
+            served = _saveMrmlByString(scene, fileName, policy)
+            if served is not None:
+                report, matcher = served
+                shown, saved = replaceInFileName(matcher, fileName), True
+                if auditLogPath():
+                    appendAuditRecord(fileName, policy, report, matcher)
+                return True
         if anonymize and activeSession(scene) is None:
             shown = "the target"
             candidate = AnonymizationSession(scene, policy, refuseFileRenames=(kind == MRML))
@@ -93,15 +95,31 @@ def saveScene(scene, fileName, anonymize=True, policy=None, markSaved=True):
 
 
 def _saveMrmlByString(scene, fileName, policy):
-    """The .mrml written by string (mrmlString.py), bracketed by SaveState as a live save is; (Report, matcher)."""
-    with savedWithoutStrip(scene):
-        with targetOfTheSave(scene, fileName):
-            scene.StartState(scene.SaveState)
-        try:
-            cleaned, changes, verification = _cleanedSceneText(scene, fileName, policy)
-            writeAtomically(fileName, cleaned)
-        finally:
-            scene.EndState(scene.SaveState)
+    """The .mrml written by string (mrmlString.py), bracketed by SaveState as a live save is; (Report, matcher), or
+    None when the live design must save the scene (nothing written). A refused save leaves the scene's URL and root
+    folder as they were."""
+    url, root = scene.GetURL(), scene.GetRootDirectory()
+    done = False
+    try:
+        with savedWithoutStrip(scene):
+            with targetOfTheSave(scene, fileName):
+                scene.StartState(scene.SaveState)
+            try:
+                errors = hookErrors(scene)
+                if errors:
+                    raise _SaveFailed(f"anonymization failed, nothing was written: {errors[0]}")
+                cleaned, changes, verification = _cleanedSceneText(scene, fileName, policy)
+                writeAtomically(fileName, cleaned)
+            finally:
+                scene.EndState(scene.SaveState)
+        done = True
+    except NotServed as reason:
+        logging.info("AnonymizeOnSave: the scene is saved by the live design (%s)", reason)
+        return None
+    finally:
+        if not done:
+            scene.SetURL(url)
+            scene.SetRootDirectory(root)
     report = Report.fromChanges(changes)
     report.verifications.append(verification)  # searched in memory, before it was written
     rememberReport(scene, report)
@@ -109,24 +127,29 @@ def _saveMrmlByString(scene, fileName, policy):
 
 
 def _cleanedSceneText(scene, fileName, policy):
+    from .sceneSites import itemEntryCount, sitesTheSceneFileLacks  # imports slicer and vtk
+
     messages = _messages()
     try:
+        knownValues = planChanges(sitesTheSceneFileLacks(scene), policy).values
         committed, text = sceneText(scene, fileName, messages)
         _raiseOnErrors(committed, messages, "writing the scene")
         if not text:
             raise _SaveFailed("the writer reported success but wrote no scene file")
-        return anonymizedText(text, fileName, policy)
+        return anonymizedText(text, fileName, policy, knownValues, itemEntryCount(scene))
     except MrmlStringError as error:
         raise _SaveFailed(str(error)) from None
-    except MrmlSyntaxError as error:
-        raise _SaveFailed(f"the scene Slicer wrote cannot be read back ({error})") from None
-    except _SaveFailed:
+    except (_SaveFailed, NotServed):
         raise
     except Exception as error:  # its text could quote a value: only its kind is said
         raise _SaveFailed(f"anonymization failed, nothing was written ({type(error).__name__})") from None
 
 
 def _checkTarget(fileName, kind):
+    try:
+        fileName.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 (as os.listdir gives them): VTK would abort the process
+        raise _SaveFailed("the file name is not valid text; choose another name") from None
     parent = os.path.dirname(fileName)
     if not os.path.isdir(parent):
         raise _SaveFailed(f"the folder {parent} does not exist")
