@@ -265,3 +265,18 @@ def test_a_name_that_is_not_text_is_refused_without_ending_the_process(tmp_path,
     scene, _, _ = _patientScene()
     assert not saveScene(scene, str(tmp_path) + "/sc\udcffene.mrml", policy=POLICIES["default"])
     assert "not valid text" in caplog.text and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("design", ["string", "live"])
+def test_a_name_escaped_as_urls_escape_it_is_refused_before_writing_and_never_logged(
+    tmp_path, monkeypatch, caplog, design
+):
+    """ "M%C3%BCllersch%C3%B6n.mrml" for a patient Müllerschön (Slicer escapes as %ffc3; other software as %C3): the
+    live design wrote it, found the name after writing, and logged the target as written."""
+    if design == "live":
+        useLiveMrmlPath(monkeypatch)
+    scene, sh, patient = _patientScene()
+    sh.SetItemAttribute(patient, "DICOM.PatientName", "Müllerschön^Jürgen")
+    assert not saveScene(scene, str(tmp_path / "M%C3%BCllersch%C3%B6n.mrml"), policy=POLICIES["default"])
+    assert os.listdir(tmp_path) == [] and "holds patient data" in caplog.text
+    assert "%C3%BC" not in caplog.text and "Müller" not in caplog.text

@@ -3,8 +3,8 @@
 Slicer names data files after their nodes with ``vtkMRMLScene::PercentEncode``: letters, digits and
 `` -_.,@#$%^&()[]{}<>+=`` are kept and any other byte is written as ``%`` and its value in lower-case hexadecimal,
 a byte of a non-ASCII character (a negative char) as ``%ff`` and two digits: "Müller" is ``M%ffc3%ffbcller``, ":" is
-``%3a``. A name is searched decoded and cleaned by replacing only the characters a value covers, so every other
-byte of the name stays as it was written.
+``%3a``; names other software escaped as URLs do (``M%C3%BCller``) are decoded too. A name is searched decoded and
+cleaned by replacing only the characters a value covers, so every other byte of the name stays as it was written.
 
 A name longer than the limit (50 characters by default) is cut by ``vtkMRMLStorageNode::ClampFileName`` to a
 prefix, ``_``, a 4-character hash and the extension: a value cut at the end of the prefix is recognised from its
@@ -14,7 +14,8 @@ first characters (at least 3, or whole tokens before the cut one) and replaced w
 import codecs
 import re
 
-_ESCAPE = re.compile(r"%ff([89a-f][0-9a-f])|%([1-7][0-9a-f])", re.IGNORECASE)
+# A byte of a non-ASCII character as Slicer writes it (%ffc3) or as URLs do (%C3); an ASCII character (%3a).
+_ESCAPE = re.compile(r"%(?:ff)?([89a-f][0-9a-f])|%([1-7][0-9a-f])", re.IGNORECASE)
 _CLAMPED = re.compile(r"(?P<prefix>[^/]{20,})_[A-Z0-9]{4}(?P<extension>(?:\.[A-Za-z0-9]+)*)")
 _PARTIAL_ESCAPE = re.compile(r"%(?:ff?[0-9a-f]?)?$", re.IGNORECASE)
 _BROKEN = "\ufffd"  # a character Slicer cut in two (names are cut to 50 characters): a separator, not a letter
@@ -53,14 +54,14 @@ def _pieces(name):
     return pieces
 
 
-_ESCAPE_RUN = re.compile(r"(?:%ff[89a-f][0-9a-f])+|%([1-7][0-9a-f])", re.IGNORECASE)
+_ESCAPE_RUN = re.compile(r"(?:%(?:ff)?[89a-f][0-9a-f])+|%([1-7][0-9a-f])", re.IGNORECASE)
+_HIGH_BYTE = re.compile(r"%(?:ff)?([89a-f][0-9a-f])", re.IGNORECASE)
 
 
 def _decodedRun(match):
     if match.group(1):
         return chr(int(match.group(1), 16))
-    run = match.group(0)
-    return bytes(int(run[index + 3 : index + 5], 16) for index in range(0, len(run), 5)).decode("utf-8", "replace")
+    return bytes(int(byte, 16) for byte in _HIGH_BYTE.findall(match.group(0))).decode("utf-8", "replace")
 
 
 def decodeFileName(name):
