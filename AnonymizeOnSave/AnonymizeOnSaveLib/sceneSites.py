@@ -295,11 +295,20 @@ def sitesTheSceneFileLacks(scene):
 
 
 def itemEntryCount(scene):
-    """How many attributes and UIDs the subject hierarchy items hold (the scene item's included)."""
-    sh = subjectHierarchyNode(scene)
-    if sh is None:
-        return 0
-    children = vtk.vtkIdList()
-    sh.GetItemChildren(sh.GetSceneItemID(), children, True)
-    items = [sh.GetSceneItemID()] + [children.GetId(index) for index in range(children.GetNumberOfIds())]
-    return sum(len(sh.GetItemAttributeNames(item)) + len(sh.GetItemUIDNames(item)) for item in items)
+    """How many attributes and UIDs the subject hierarchy items hold (the scene item's included), those of the
+    copies scene views keep of the scene included (Commit writes them too)."""
+    count = 0
+    for sh in [subjectHierarchyNode(scene)] + [subjectHierarchyNode(stored) for stored in storedScenes(scene)]:
+        if sh is not None:
+            children = vtk.vtkIdList()
+            sh.GetItemChildren(sh.GetSceneItemID(), children, True)
+            items = [sh.GetSceneItemID()] + [children.GetId(index) for index in range(children.GetNumberOfIds())]
+            count += sum(len(sh.GetItemAttributeNames(item)) + len(sh.GetItemUIDNames(item)) for item in items)
+    return count
+
+
+def storedScenes(scene):
+    """The scenes the scene's scene views keep (vtkMRMLSceneViewNode.GetStoredScene)."""
+    views = scene.GetNodesByClass("vtkMRMLSceneViewNode")
+    stored = [views.GetItemAsObject(index).GetStoredScene() for index in range(views.GetNumberOfItems())]
+    return [view for view in stored if view is not None]

@@ -16,14 +16,16 @@ class VerificationError(RuntimeError):
     """The output still held patient data after cleaning and was removed; the message names places, not values."""
 
 
-def verifyOutput(path, knownValues, policy, matcher=None):
+def verifyOutput(path, knownValues, policy, matcher=None, scanWhole=False):
     """Check what a save wrote for the session's values; clean it in place when any is found and check again.
+    scanWhole: the output is also scanned as the file tool scans a share (values the live scene does not hold: the
+    copies scene views keep), as it is with the recognisers on.
 
     Returns the Verification of the output as written (found and data empty when it was clean). Raises
     VerificationError, with the output removed, when it cannot be made clean.
     """
     result = search(path, knownValues, matcher)
-    recognised = _recognised(path, policy)
+    recognised = _recognised(path, policy, scanWhole)
     if not result.found and not result.data and not recognised:
         return result
     try:
@@ -39,10 +41,11 @@ def verifyOutput(path, knownValues, policy, matcher=None):
     return result
 
 
-def _recognised(path, policy):
-    """With the recognisers on, the places in a written scene where they find a date, UID, e-mail address or phone
-    number no value of the scene held (typed into data, which the live scene never changes)."""
-    if not policy.recognisers or not (os.path.isdir(path) or path.lower().endswith((".mrml", ".mrb"))):
+def _recognised(path, policy, scanWhole=False):
+    """With the recognisers on (or scanWhole), the places in a written scene where a scan finds what no value of the
+    live scene held: a date, UID, e-mail address or phone number typed into data, which the live scene never
+    changes; the values of a scene view's copy."""
+    if not (policy.recognisers or scanWhole) or not (os.path.isdir(path) or path.lower().endswith((".mrml", ".mrb"))):
         return []
     try:
         return [finding.place for finding in scanPath(path, policy).findings if finding.category != profile.MARKERS]
