@@ -296,3 +296,20 @@ def test_a_patient_kept_only_by_a_scene_view_is_not_written(tmp_path, monkeypatc
     sh.RemoveItem(patient)
     assert saveScene(scene, str(tmp_path / "scene.mrml"), policy=POLICIES["default"])
     assert leaks(str(tmp_path / "scene.mrml"), ["Quixworth", "Ferdinand", "PID778812"]) == []
+
+
+@pytest.mark.parametrize("design", ["string", "live"])
+def test_an_audit_log_that_cannot_be_written_is_said_and_the_save_stays_done(tmp_path, monkeypatch, caplog, design):
+    from AnonymizeOnSaveLib import audit
+
+    if design == "live":
+        useLiveMrmlPath(monkeypatch)
+    scene, _, _ = _patientScene()
+    blocker = tmp_path / "not a folder"
+    blocker.write_text("")
+    audit.setAuditLog(str(blocker / "audit.jsonl"))
+    try:
+        assert saveScene(scene, str(tmp_path / "scene.mrml"), policy=POLICIES["default"])
+    finally:
+        audit.setAuditLog(None)
+    assert "audit record of a save could not be written" in caplog.text and "not saved" not in caplog.text

@@ -58,8 +58,7 @@ def saveScene(scene, fileName, anonymize=True, policy=None, markSaved=True):
             if served is not None:
                 report, matcher = served
                 shown, saved = replaceInFileName(matcher, fileName), True
-                if auditLogPath():
-                    appendAuditRecord(fileName, policy, report, matcher)
+                _audit(fileName, policy, report, matcher)
                 return True
         if anonymize and activeSession(scene) is None:
             shown = "the target"
@@ -76,8 +75,8 @@ def saveScene(scene, fileName, anonymize=True, policy=None, markSaved=True):
                 raise _SaveFailed("the file name holds patient data; choose another name, nothing was written")
         _bracketedWrite(scene, fileName, kind, markSaved)
         saved = True
-        if session is not None and auditLogPath():
-            appendAuditRecord(fileName, session.policy, session.report, matcher)
+        if session is not None:
+            _audit(fileName, session.policy, session.report, matcher)
     except _SaveFailed as failure:
         # Slicer's messages quote the paths it wrote to: a folder named after a patient is masked too.
         reason = replaceInFileName(session.matcher(), str(failure)) if session is not None else failure
@@ -92,6 +91,16 @@ def saveScene(scene, fileName, anonymize=True, policy=None, markSaved=True):
         except RestoreError as error:
             logging.error("The live scene was not fully restored after saving to %s: %s", shown, error)
     return saved and restored
+
+
+def _audit(fileName, policy, report, matcher):
+    """The save's audit record; a log that cannot be written is said, the save stays done."""
+    if not auditLogPath():
+        return
+    try:
+        appendAuditRecord(fileName, policy, report, matcher)
+    except OSError as error:
+        logging.error("The audit record of a save could not be written: %s", error.strerror or type(error).__name__)
 
 
 def _saveMrmlByString(scene, fileName, policy):
