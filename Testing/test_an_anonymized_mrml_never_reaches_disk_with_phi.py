@@ -57,7 +57,12 @@ def test_the_file_written_by_string_is_the_one_the_live_design_writes(tmp_path, 
     # A scene with hidden storable nodes (the colour tables users add) is saved by the live design either way.
     assert mrmlString.stringPathServes(scene) == (sceneName != "everyPlace")
     policy = POLICIES[policyName]
-    byString = _saved(scene, str(tmp_path / "string"), policy)
+    stripped = []
+    with monkeypatch.context() as spy:
+        realStrip = session.AnonymizationSession.strip
+        spy.setattr(session.AnonymizationSession, "strip", lambda self: stripped.append(1) or realStrip(self))
+        byString = _saved(scene, str(tmp_path / "string"), policy)
+    assert bool(stripped) == (sceneName == "everyPlace")  # the text stood for the scene: not sent to the live design
     with monkeypatch.context() as live:
         useLiveMrmlPath(live)
         byLiveDesign = _saved(scene, str(tmp_path / "live"), policy)
@@ -313,3 +318,21 @@ def test_an_audit_log_that_cannot_be_written_is_said_and_the_save_stays_done(tmp
     finally:
         audit.setAuditLog(None)
     assert "audit record of a save could not be written" in caplog.text and "not saved" not in caplog.text
+
+
+@pytest.mark.parametrize("case", ["a surname alone", "an attribute name holding ';'"])
+def test_the_string_path_writes_the_live_designs_bytes_in_the_hunts_cases(tmp_path, monkeypatch, case):
+    """A surname typed alone gets the pseudonym the live design gives it (the values of a sequence's data nodes
+    come after the text's, as they do live); a node attribute name holding ';' (written unescaped) sends the scene
+    to the live design."""
+    sample = buildSampleScene()
+    node = sample.scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "vol")
+    if case == "a surname alone":
+        node.SetDescription("CompressedSamples alone")
+    else:
+        node.SetAttribute("x;y:z", "1CT1")
+    byString = _saved(sample.scene, str(tmp_path / "string"), POLICIES["default"])
+    with monkeypatch.context() as live:
+        useLiveMrmlPath(live)
+        assert _saved(sample.scene, str(tmp_path / "live"), POLICIES["default"]) == byString
+    assert leakScan(str(tmp_path / "string"), sample.phiValues) == []

@@ -8,8 +8,9 @@ name renamed into place. The output is the one the live design writes (tests com
 
 It serves a headless save of a .mrml when nothing else is written beside it (Commit also saves the data of hidden
 storable nodes into "<scene>_Private", vtkMRMLScene::SavePrivateStorableNodes, which a string Commit skips) and when
-the text stands for the live scene: Slicer writes subject hierarchy values unescaped ("name^value|"), so a value
-holding "|" and then "^" reads back as two entries; the live design saves such a scene (NotServed).
+the text stands for the live scene: Slicer writes subject hierarchy values and node attribute names unescaped
+("name^value|", "name:value;"), so a value holding "|" then "^", or a name holding ";", reads back as two entries;
+the live design saves such a scene (NotServed).
 """
 
 import os
@@ -58,15 +59,16 @@ def sceneText(scene, fileName, messages):
 _lastCleaned = [None, None]  # what the last text cleaned was cleaned for, and (cleaned, changes, result)
 
 
-def anonymizedText(text, fileName, policy, knownValues=(), itemEntries=None):
+def anonymizedText(text, fileName, policy, knownValues=(), entryCounts=None):
     """(the cleaned text, its changes, the Verification of its bytes) of a .mrml text to be written as fileName.
 
-    knownValues: (original, replacement, category) of the values the live scene holds outside the text; itemEntries:
-    how many attributes and UIDs its hierarchy items hold (NotServed when the text reads back otherwise, or cannot
-    be read). Raises MrmlStringError when it cannot be written without PHI: a data file name holding a value (a
-    .mrml cannot rename the files it refers to), the scene's own name holding one, or a value still found in the
-    cleaned text. The same text cleaned last for the same policy and values is not cleaned again."""
-    memo = (policy.fingerprint(), tuple(knownValues), itemEntries, text)
+    knownValues: (original, replacement, category) of the values the live scene holds outside the text;
+    entryCounts: how many attributes and UIDs its hierarchy items hold and how many attributes its nodes hold
+    (NotServed when the text reads back otherwise, or cannot be read). Raises MrmlStringError when it cannot be
+    written without PHI: a data file name holding a value (a .mrml cannot rename the files it refers to), the
+    scene's own name holding one, or a value still found in the cleaned text. The same text cleaned last for the
+    same policy and values is not cleaned again."""
+    memo = (policy.fingerprint(), tuple(knownValues), entryCounts, text)
     if _lastCleaned[0] == memo:
         cleaned, changes, result = _lastCleaned[1]
         _checkName(fileName, changes.matcher)
@@ -76,9 +78,11 @@ def anonymizedText(text, fileName, policy, knownValues=(), itemEntries=None):
         document = MrmlDocument(text)
     except MrmlSyntaxError as error:  # (control characters Commit wrote as they are)
         raise NotServed(f"the scene text cannot be read back ({error})") from None
-    if itemEntries is not None and _itemEntries(document) != itemEntries:
-        raise NotServed("a subject hierarchy value holds '|' and reads back as another entry")
-    changes = planChanges(document.sites(), policy, knownValues)
+    if entryCounts is not None and _entryCounts(document) != entryCounts:
+        raise NotServed(
+            "a value or a name Slicer writes unescaped ('|' in an item's, ';' in a node's) reads back as two"
+        )
+    changes = planChanges(document.sites(), policy, laterValues=knownValues)
     renamed = [change.site.place for change in changes if change.category == profile.FILE_NAMES]
     if renamed:
         raise MrmlStringError(
@@ -100,13 +104,19 @@ def anonymizedText(text, fileName, policy, knownValues=(), itemEntries=None):
     return cleaned, changes, result
 
 
-def _itemEntries(document):
-    return sum(
+def _entryCounts(document):
+    items = sum(
         len(element.composite(attribute).entries)
         for element in document.itemElements
         for attribute in ("attributes", "uids")
         if attribute in element.raw
     )
+    nodes = sum(
+        len(element.composite("attributes").entries)
+        for element in document.nodeElements
+        if element.raw.get("attributes")
+    )
+    return items, nodes
 
 
 def _checkName(fileName, matcher):

@@ -126,11 +126,13 @@ class PlannedChanges(list):
         self.matcher = PhiTextMatcher()
 
 
-def planChanges(sites, policy, knownValues=()):
+def planChanges(sites, policy, knownValues=(), laterValues=()):
     """The changes that de-identify the given sites under policy. Sites whose value stays are left out.
 
     knownValues: (original, replacement, category) of values found elsewhere (the live scene a file came from),
-    searched in free text too.
+    searched in free text too; laterValues: the same, of values the live scene holds after these sites (its nodes
+    not saved with it, its sequences' data nodes), taken after theirs (of two replacements for one spelling, the
+    first wins, as in a live strip).
     """
     changes = PlannedChanges()
     foundValues = list(knownValues)
@@ -169,6 +171,7 @@ def planChanges(sites, policy, knownValues=()):
         if new != value:
             changes.append(Change(site, new, category))
             foundValues.extend(valuePairs(value, new, category))
+    foundValues.extend(laterValues)
     recognised = bool(policy.recognisers)
     if recognised:
         dataSites = _labelledFirst(changes, textSites, dataSites, policy, foundValues)

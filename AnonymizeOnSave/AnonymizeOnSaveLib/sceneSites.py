@@ -294,17 +294,22 @@ def sitesTheSceneFileLacks(scene):
     return sites
 
 
-def itemEntryCount(scene):
-    """How many attributes and UIDs the subject hierarchy items hold (the scene item's included), those of the
-    copies scene views keep of the scene included (Commit writes them too)."""
-    count = 0
-    for sh in [subjectHierarchyNode(scene)] + [subjectHierarchyNode(stored) for stored in storedScenes(scene)]:
+def entryCounts(scene):
+    """(attributes and UIDs of the subject hierarchy items, the scene item's included; attributes of the nodes saved
+    with the scene), the copies scene views keep included (Commit writes them too)."""
+    items = nodes = 0
+    for each in [scene, *storedScenes(scene)]:
+        sh = subjectHierarchyNode(each)
         if sh is not None:
             children = vtk.vtkIdList()
             sh.GetItemChildren(sh.GetSceneItemID(), children, True)
-            items = [sh.GetSceneItemID()] + [children.GetId(index) for index in range(children.GetNumberOfIds())]
-            count += sum(len(sh.GetItemAttributeNames(item)) + len(sh.GetItemUIDNames(item)) for item in items)
-    return count
+            ids = [sh.GetSceneItemID()] + [children.GetId(index) for index in range(children.GetNumberOfIds())]
+            items += sum(len(sh.GetItemAttributeNames(item)) + len(sh.GetItemUIDNames(item)) for item in ids)
+        for index in range(each.GetNumberOfNodes()):
+            node = each.GetNthNode(index)
+            if node.GetSaveWithScene():
+                nodes += len(node.GetAttributeNames() or ())
+    return items, nodes
 
 
 def storedScenes(scene):

@@ -136,7 +136,7 @@ def _saveMrmlByString(scene, fileName, policy):
 
 
 def _cleanedSceneText(scene, fileName, policy):
-    from .sceneSites import itemEntryCount, sitesTheSceneFileLacks  # imports slicer and vtk
+    from .sceneSites import entryCounts, sitesTheSceneFileLacks  # imports slicer and vtk
 
     messages = _messages()
     try:
@@ -145,7 +145,7 @@ def _cleanedSceneText(scene, fileName, policy):
         _raiseOnErrors(committed, messages, "writing the scene")
         if not text:
             raise _SaveFailed("the writer reported success but wrote no scene file")
-        return anonymizedText(text, fileName, policy, knownValues, itemEntryCount(scene))
+        return anonymizedText(text, fileName, policy, knownValues, entryCounts(scene))
     except MrmlStringError as error:
         raise _SaveFailed(str(error)) from None
     except (_SaveFailed, NotServed):
