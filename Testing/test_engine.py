@@ -194,7 +194,7 @@ def test_a_failure_while_a_mrml_is_cleaned_by_string_writes_nothing(sample, tmp_
 
     before = LiveState(sample.scene)
 
-    def broken(*arguments):
+    def broken(*arguments, **keywords):
         raise RuntimeError("simulated failure quoting 1CT1")
 
     monkeypatch.setattr(mrmlString, "planChanges", broken)
