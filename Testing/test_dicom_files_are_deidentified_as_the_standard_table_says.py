@@ -309,6 +309,40 @@ def test_coded_terms_and_measurements_that_spell_a_value_are_not_taken_for_it(tm
     assert output.Modality == "CT" and "WHOLE BODY" in output.ImageType and output.PixelSpacing == [0.703125] * 2
 
 
+def test_a_file_that_fails_is_named_masked_and_what_is_not_a_file_is_skipped(tmp_path, monkeypatch):
+    """Found by an adversarial hunt: a file refused after it was read was named with its patient's name, ID and
+    birth date (in a folder and file named after them) on stderr, in JSON and CSV; a link to nothing stopped the
+    whole run; a named pipe hung it. Its values now mask its path; what is not a regular file is skipped."""
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", KEY)
+    folder = tmp_path / "in" / "Quixworth_Ferdinand_PID778812"
+    folder.mkdir(parents=True)
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    dataset.PatientName, dataset.PatientID, dataset.PatientBirthDate = "Quixworth^Ferdinand", "PID778812", "19610405"
+    dataset.add_new(0x00200099, "UN", b"PID778812")  # an element no rule reaches: the output check refuses the file
+    dataset.save_as(folder / "Quixworth_19610405.dcm")
+    shutil.copy(get_testdata_file("MR_small.dcm"), tmp_path / "in" / "ok.dcm")
+    os.symlink(tmp_path / "nowhere", tmp_path / "in" / "dangling.dcm")
+    os.mkfifo(tmp_path / "in" / "pipe")
+    code, out, err = _run(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json", "--csv", str(tmp_path / "r.csv"))
+    report = json.loads(out)
+    assert code == 2 and report["cleaned"] == 1 and report["skipped"] == 2 and report["errors"] == 1
+    shown = err + out + (tmp_path / "r.csv").read_text()
+    assert "patient data would remain in (0020,0099)" in err
+    assert not any(value in shown for value in ("Quixworth", "Ferdinand", "PID778812", "19610405"))
+
+
+def test_the_file_meta_addresses_of_sender_and_receiver_are_removed(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANONYMIZE_ON_SAVE_KEY", KEY)
+    source = _samples(tmp_path, file="CT_small.dcm")
+    dataset = pydicom.dcmread(source / "file")
+    dataset.PatientID = "PID778812"
+    dataset.file_meta.SourcePresentationAddress = "http://pacs/PID778812"
+    dataset.save_as(source / "file")
+    code, _, err = _run(str(source), "-o", str(tmp_path / "out"))
+    (written,) = _outputs(tmp_path / "out")
+    assert code == 0 and "SourcePresentationAddress" not in pydicom.dcmread(written).file_meta, err
+
+
 def test_the_profile_document_lists_every_row_of_the_table_with_its_edition():
     document = open(os.path.join(os.path.dirname(TABLE), "..", "..", "..", "docs", "DeidentificationProfile.md")).read()
     with open(TABLE, encoding="utf-8", newline="") as stream:

@@ -41,7 +41,9 @@ PIXEL_DATA = 0x7FE00010
 IMPLEMENTATION_NAME = "ANONYMIZEONSAVE"
 _SCENE_ACTIONS = {profile.REMOVE: "X", profile.EMPTY: "Z", profile.KEEP: "K", profile.UID: "U", profile.UID_LIST: "U"}
 # File meta: what may name a place (AE titles, private information) goes; the instance UID follows the dataset's.
-_META_REMOVED = (0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102)
+# File meta that names the sender, the receiver or their software's private data (PS3.10 7.1): AE titles, the
+# Source, Sending and Receiving Presentation Addresses, Private Information.
+_META_REMOVED = (0x00020016, 0x00020017, 0x00020018, 0x00020026, 0x00020027, 0x00020028, 0x00020100, 0x00020102)
 # Codes of CID 7050 (De-identification Method), by the option they declare.
 METHOD_CODES = {
     None: ("113100", "Basic Application Confidentiality Profile"),

@@ -15,6 +15,7 @@ from collections import namedtuple
 from .. import profile
 from ..fileNames import replaceInFileName
 from ..phiText import PhiTextMatcher
+from ..planner import valuePairs
 from ..shares import Interrupted, run
 from .dicomFiles import DicomFileError, NotDicom, deidentifyFile, quietPydicom, readDicom
 
@@ -28,18 +29,38 @@ _MASKED = frozenset((profile.NAMES, profile.IDENTIFIERS, profile.DATES))
 
 
 def findFiles(paths):
-    """Every file under the given files and folders, as Sources, in a stable order."""
+    """Every file under the given files and folders, as Sources, in a stable order (what is not a regular file, a
+    link to nothing, a pipe, has size 0: it is skipped when its turn comes, never opened)."""
     found = []
     for given in paths:
-        if os.path.isfile(given):
-            found.append(Source(given, os.path.basename(given), os.path.getsize(given)))
+        if not os.path.isdir(given):
+            found.append(Source(given, os.path.basename(given), _size(given)))
             continue
         for folder, folders, files in os.walk(given):
             folders.sort()
             for name in sorted(files):
                 path = os.path.join(folder, name)
-                found.append(Source(path, os.path.relpath(path, given), os.path.getsize(path)))
+                found.append(Source(path, os.path.relpath(path, given), _size(path)))
     return found
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path) if os.path.isfile(path) else 0
+    except OSError:  # gone since it was listed
+        return 0
+
+
+def _maskingValues(dataset):
+    """(original, "", category) of the patient's names, IDs and dates a dataset holds: to mask its path in a
+    message about it, whether or not it was de-identified."""
+    values = []
+    for keyword, rule in profile.RULES.items():
+        if rule.category in _MASKED and keyword in dataset:
+            for value in str(dataset.get(keyword) or "").split("\\"):
+                if value:
+                    values += valuePairs(value, "", rule.category)
+    return tuple(values)
 
 
 class DicomWork:
@@ -55,8 +76,12 @@ class DicomWork:
             return self._deidentify(source)
 
     def _deidentify(self, source):
+        masking = ()  # the values to mask this file's path with, read before de-identifying changes them
+        if not os.path.isfile(source.path):
+            return Outcome(source, "skipped", None, "not a regular file", True, {}, None, ())
         try:
             dataset = readDicom(source.path)
+            masking = _maskingValues(dataset)
             destination = os.path.join(self.output, self._relative(source, dataset))
             if os.path.lexists(destination):
                 raise DicomFileError("two input files have the same SOP Instance UID (or the output is not new)")
@@ -66,7 +91,7 @@ class DicomWork:
             return Outcome(source, "skipped", None, str(reason), True, {}, None, ())
         except (DicomFileError, OSError) as error:
             message = str(error) if isinstance(error, DicomFileError) else (error.strerror or type(error).__name__)
-            return Outcome(source, "error", None, message, True, {}, None, ())
+            return Outcome(source, "error", None, message, True, {}, None, masking)
         result = written.result
         patient = (result.patientId, result.newPatientId) if result.patientId else None
         values = tuple(pair for pair in result.pairs if pair[2] in _MASKED)
