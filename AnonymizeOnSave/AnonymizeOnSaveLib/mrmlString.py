@@ -16,11 +16,13 @@ the live design saves such a scene (NotServed).
 import os
 import stat
 import tempfile
+from collections import namedtuple
 
 from . import profile
 from .mrmlText import MrmlDocument, MrmlSyntaxError
 from .outputSearch import namePlaces, searchBytes
 from .planner import planChanges
+from .report import Report
 
 
 class MrmlStringError(RuntimeError):
@@ -56,11 +58,14 @@ def sceneText(scene, fileName, messages):
         scene.SetSceneXMLString("")
 
 
-_lastCleaned = [None, None]  # what the last text cleaned was cleaned for, and (cleaned, changes, result)
+Cleaned = namedtuple("Cleaned", "text counts matcher verification")
+"""A cleaned .mrml text: the Report counts of its changes, the matcher of its values, the Verification of its bytes
+(what a save needs; the parsed document is not kept)."""
+_lastCleaned = [None, None]  # what the last text cleaned was cleaned for, and its Cleaned
 
 
 def anonymizedText(text, fileName, policy, knownValues=(), entryCounts=None):
-    """(the cleaned text, its changes, the Verification of its bytes) of a .mrml text to be written as fileName.
+    """The Cleaned text of a .mrml text to be written as fileName.
 
     knownValues: (original, replacement, category) of the values the live scene holds outside the text;
     entryCounts: how many attributes and UIDs its hierarchy items hold and how many attributes its nodes hold
@@ -70,9 +75,8 @@ def anonymizedText(text, fileName, policy, knownValues=(), entryCounts=None):
     same policy and values is not cleaned again."""
     memo = (policy.fingerprint(), tuple(knownValues), entryCounts, text)
     if _lastCleaned[0] == memo:
-        cleaned, changes, result = _lastCleaned[1]
-        _checkName(fileName, changes.matcher)
-        return cleaned, changes, result
+        _checkName(fileName, _lastCleaned[1].matcher)
+        return _lastCleaned[1]
     _lastCleaned[:] = [None, None]
     try:
         document = MrmlDocument(text)
@@ -100,8 +104,8 @@ def anonymizedText(text, fileName, policy, knownValues=(), entryCounts=None):
         remaining = [change.site.place for change in planChanges(MrmlDocument(cleaned).sites(), policy)]
     if remaining:
         raise MrmlStringError(f"patient data would remain at {remaining[0]}: nothing was written")
-    _lastCleaned[:] = [memo, (cleaned, changes, result)]
-    return cleaned, changes, result
+    _lastCleaned[:] = [memo, Cleaned(cleaned, Report.fromChanges(changes).counts, matcher, result)]
+    return _lastCleaned[1]
 
 
 def _entryCounts(document):

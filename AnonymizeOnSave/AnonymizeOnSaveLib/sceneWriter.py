@@ -117,8 +117,8 @@ def _saveMrmlByString(scene, fileName, policy):
                 errors = hookErrors(scene)
                 if errors:
                     raise _SaveFailed(f"anonymization failed, nothing was written: {errors[0]}")
-                cleaned, changes, verification = _cleanedSceneText(scene, fileName, policy)
-                writeAtomically(fileName, cleaned)
+                cleaned = _cleanedSceneText(scene, fileName, policy)
+                writeAtomically(fileName, cleaned.text)
             finally:
                 scene.EndState(scene.SaveState)
         done = True
@@ -129,10 +129,10 @@ def _saveMrmlByString(scene, fileName, policy):
         if not done:
             scene.SetURL(url)
             scene.SetRootDirectory(root)
-    report = Report.fromChanges(changes)
-    report.verifications.append(verification)  # searched in memory, before it was written
+    report = Report(cleaned.counts)
+    report.verifications.append(cleaned.verification)  # searched in memory, before it was written
     rememberReport(scene, report)
-    return report, changes.matcher
+    return report, cleaned.matcher
 
 
 def _cleanedSceneText(scene, fileName, policy):
