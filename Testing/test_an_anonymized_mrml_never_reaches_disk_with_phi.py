@@ -336,3 +336,18 @@ def test_the_string_path_writes_the_live_designs_bytes_in_the_hunts_cases(tmp_pa
         useLiveMrmlPath(live)
         assert _saved(sample.scene, str(tmp_path / "live"), POLICIES["default"]) == byString
     assert leakScan(str(tmp_path / "string"), sample.phiValues) == []
+
+
+@pytest.mark.parametrize("design", ["string", "live"])
+def test_a_data_file_named_with_a_value_after_a_percent_sign_is_refused(tmp_path, monkeypatch, design):
+    """'95%Becker.nrrd' for a patient Becker ("%Be" is no escape): a .mrml cannot rename its data files, so the
+    save is refused and nothing is written (a hunt found both designs writing it)."""
+    if design == "live":
+        useLiveMrmlPath(monkeypatch)
+    scene, sh, patient = _patientScene()
+    sh.SetItemAttribute(patient, "DICOM.PatientName", "Becker^Fay")
+    volume = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "volume")
+    volume.AddDefaultStorageNode()
+    volume.GetStorageNode().SetFileName(str(tmp_path / "95%Becker.nrrd"))
+    assert not saveScene(scene, str(tmp_path / "scene.mrml"), policy=POLICIES["default"])
+    assert not os.path.exists(tmp_path / "scene.mrml")

@@ -39,6 +39,26 @@ def test_a_name_is_cleaned_in_its_escapes_and_a_cut_character_is_kept():
     assert decodeFileName("100%25 %ffc3x") == "100% \ufffdx"  # half a character: a separator, never a letter
 
 
+@pytest.mark.parametrize(
+    "name, cleaned",
+    [
+        ("95%Becker.nrrd", "95%ANON1.nrrd"),  # "%Be" is no escape: the name after "%" is the name
+        ("ID%8901234.nrrd", "ID%ANONID.nrrd"),
+        ("Dose%2095%Becker.nrrd", "Dose%2095%ANON1.nrrd"),
+        ("M%C3%BCllersch%C3%B6n.mrml", "ANON3.mrml"),  # a whole character escaped as URLs do
+        ("M%ffc3%ffbcllersch%ffc3%ffb6n.mrml", "ANON3.mrml"),  # as Slicer does
+        ("100%ABC.mrml", "100%ABC.mrml"),
+    ],
+)
+def test_only_whole_escaped_characters_are_decoded_and_a_value_after_a_percent_sign_is_found(name, cleaned):
+    """Found by a hunt: reading any "%" and two hex digits as a byte swallowed the start of "95%Becker" or
+    "ID%8901234", and the value was written."""
+    matcher = PhiTextMatcher(
+        [("Becker^Anna", "ANON1", NAMES), ("8901234", "ANONID", IDENTIFIERS), ("Müllerschön^Jürgen", "ANON3", NAMES)]
+    )
+    assert replaceInFileName(matcher, name) == cleaned
+
+
 def test_table_fields_keep_their_quotes_and_columns():
     data = 'Patient,"Note, free",Volume\n"Müller, José","said ""MRN-0042""",12.5\r\nother,,3\n'.encode()
     assert _clean("t.csv", data) == b'Patient,"Note, free",Volume\n"ANON^X1","said ""ANON42""",12.5\r\nother,,3\n'

@@ -14,8 +14,11 @@ first characters (at least 3, or whole tokens before the cut one) and replaced w
 import codecs
 import re
 
-# A byte of a non-ASCII character as Slicer writes it (%ffc3) or as URLs do (%C3); an ASCII character (%3a).
-_ESCAPE = re.compile(r"%(?:ff)?([89a-f][0-9a-f])|%([1-7][0-9a-f])", re.IGNORECASE)
+_ESCAPE = re.compile(r"%ff([89a-f][0-9a-f])|%([1-7][0-9a-f])", re.IGNORECASE)
+# A whole non-ASCII character as URLs escape it (%C3%BC): only a valid UTF-8 sequence is one ("95%Becker" is not).
+_URL_CHARACTER = re.compile(
+    r"%[cd][0-9a-f]%[89ab][0-9a-f]|%e[0-9a-f](?:%[89ab][0-9a-f]){2}|%f[0-4](?:%[89ab][0-9a-f]){3}", re.IGNORECASE
+)
 _CLAMPED = re.compile(r"(?P<prefix>[^/]{20,})_[A-Z0-9]{4}(?P<extension>(?:\.[A-Za-z0-9]+)*)")
 _PARTIAL_ESCAPE = re.compile(r"%(?:ff?[0-9a-f]?)?$", re.IGNORECASE)
 _BROKEN = "\ufffd"  # a character Slicer cut in two (names are cut to 50 characters): a separator, not a letter
@@ -34,6 +37,13 @@ def _pieces(name):
             decoder.reset()
 
     while position < len(name):
+        url = _URL_CHARACTER.match(name, position)
+        character = _urlCharacter(url.group(0)) if url else None
+        if character is not None:
+            flush()
+            pieces.append((character, url.group(0)))
+            position = url.end()
+            continue
         match = _ESCAPE.match(name, position)
         if match and match.group(1):
             pending += match.group(0)
@@ -54,20 +64,31 @@ def _pieces(name):
     return pieces
 
 
-_ESCAPE_RUN = re.compile(r"(?:%(?:ff)?[89a-f][0-9a-f])+|%([1-7][0-9a-f])", re.IGNORECASE)
-_HIGH_BYTE = re.compile(r"%(?:ff)?([89a-f][0-9a-f])", re.IGNORECASE)
+def _urlCharacter(escaped):
+    """The character a URL escape sequence stands for; None when its bytes are no UTF-8 character."""
+    try:
+        return bytes(int(escaped[index + 1 : index + 3], 16) for index in range(0, len(escaped), 3)).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+_ESCAPE_RUN = re.compile(r"(?:%ff[89a-f][0-9a-f])+|%([1-7][0-9a-f])", re.IGNORECASE)
 
 
 def _decodedRun(match):
     if match.group(1):
         return chr(int(match.group(1), 16))
-    return bytes(int(byte, 16) for byte in _HIGH_BYTE.findall(match.group(0))).decode("utf-8", "replace")
+    run = match.group(0)
+    return bytes(int(run[index + 3 : index + 5], 16) for index in range(0, len(run), 5)).decode("utf-8", "replace")
 
 
 def decodeFileName(name):
     """name with Slicer's escapes decoded ("M%ffc3%ffbcller" -> "Müller"); a character cut in two reads as U+FFFD,
     a separator. (A run of escapes at a time: scene files are long, and most of their "%" are not escapes.)"""
-    return _ESCAPE_RUN.sub(_decodedRun, name) if "%" in name else name
+    if "%" not in name:
+        return name
+    name = _URL_CHARACTER.sub(lambda match: _urlCharacter(match.group(0)) or match.group(0), name)
+    return _ESCAPE_RUN.sub(_decodedRun, name)
 
 
 def _clampedPrefix(name):
