@@ -320,15 +320,17 @@ def test_an_audit_log_that_cannot_be_written_is_said_and_the_save_stays_done(tmp
     assert "audit record of a save could not be written" in caplog.text and "not saved" not in caplog.text
 
 
-@pytest.mark.parametrize("case", ["a surname alone", "an attribute name holding ';'"])
+@pytest.mark.parametrize("case", ["a surname alone", "an attribute name holding ';'", "its only attribute removed"])
 def test_the_string_path_writes_the_live_designs_bytes_in_the_hunts_cases(tmp_path, monkeypatch, case):
     """A surname typed alone gets the pseudonym the live design gives it (the values of a sequence's data nodes
     come after the text's, as they do live); a node attribute name holding ';' (written unescaped) sends the scene
-    to the live design."""
+    to the live design; a node whose only attribute is removed has no attributes="" (Commit writes none then)."""
     sample = buildSampleScene()
     node = sample.scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "vol")
     if case == "a surname alone":
         node.SetDescription("CompressedSamples alone")
+    elif case == "its only attribute removed":
+        node.SetAttribute("DICOM.PatientComments", "called on 555-0142")
     else:
         node.SetAttribute("x;y:z", "1CT1")
     byString = _saved(sample.scene, str(tmp_path / "string"), POLICIES["default"])

@@ -146,8 +146,9 @@ class _Element:
 
     def __init__(self, tag, attributes, insertAt):
         self.tag = tag
-        self.raw = {name: value for name, value, _ in attributes}
-        self.spans = {name: span for name, _, span in attributes}  # where each value stands, inside its quotes
+        self.raw = {name: value for name, value, *_ in attributes}
+        self.spans = {name: span for name, _, span, _ in attributes}  # where each value stands, inside its quotes
+        self.starts = {name: start for name, _, _, start in attributes}  # where each attribute's name starts
         self.insertAt = insertAt  # where a new attribute would go (before the tag's end)
         self.newValues = {}  # attribute name -> new raw text
         self.changedComposites = set()
@@ -381,11 +382,15 @@ class MrmlDocument:
                     m.group(1),
                     m.group(2) if m.group(2) is not None else m.group(3),
                     m.span(2 if m.group(2) is not None else 3),
+                    m.start(),
                 )
                 for m in _ATTRIBUTE.finditer(match.group(3))
             ]
             offset = match.start(3)
-            attributes = [(name, value, (offset + start, offset + end)) for name, value, (start, end) in attributes]
+            attributes = [
+                (name, value, (offset + start, offset + end), offset + whole)
+                for name, value, (start, end), whole in attributes
+            ]
             self.elements.append(_Element(match.group(2), attributes, match.end(3)))
         self._addFreeText(position, len(text), "text")
         # Ids are not unique in real files (scene views copy the live nodes, SlicerRT scenes repeat item ids): every
@@ -538,7 +543,14 @@ class MrmlDocument:
         for element in self.elements:
             element.renderComposites()
             for name, value in element.newValues.items():
-                if name in element.spans:
+                emptied = name == "attributes" and not value and element.raw.get(name)
+                if emptied and element.tag != "SubjectHierarchyItem":
+                    # every attribute of a node removed: vtkMRMLNode::WriteXML writes none then
+                    start = element.starts[name]
+                    while start and self.text[start - 1].isspace():
+                        start -= 1
+                    edits.append((start, element.spans[name][1] + 1, ""))
+                elif name in element.spans:
                     start, end = element.spans[name]  # the value only: the spacing around "=" is kept
                     edits.append((start, end, value))
                 else:
