@@ -30,7 +30,7 @@ _MASKED = frozenset((profile.NAMES, profile.IDENTIFIERS, profile.DATES))
 
 def findFiles(paths):
     """Every file under the given files and folders, as Sources, in a stable order (what is not a regular file, a
-    link to nothing, a pipe, has size 0: it is skipped when its turn comes, never opened)."""
+    link to nothing or to a folder, a pipe, has size 0: it is skipped when its turn comes, never opened)."""
     found = []
     for given in paths:
         if not os.path.isdir(given):
@@ -38,7 +38,8 @@ def findFiles(paths):
             continue
         for folder, folders, files in os.walk(given):
             folders.sort()
-            for name in sorted(files):
+            linked = [name for name in folders if os.path.islink(os.path.join(folder, name))]  # not walked: listed
+            for name in sorted(files + linked):
                 path = os.path.join(folder, name)
                 found.append(Source(path, os.path.relpath(path, given), _size(path)))
     return found
