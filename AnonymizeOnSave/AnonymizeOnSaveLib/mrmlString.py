@@ -15,7 +15,6 @@ the live design saves such a scene (NotServed).
 
 import os
 import stat
-import tempfile
 from collections import namedtuple
 
 from . import profile
@@ -23,6 +22,7 @@ from .mrmlText import MrmlDocument, MrmlSyntaxError
 from .outputSearch import namePlaces, searchBytes
 from .planner import planChanges
 from .report import Report
+from .sceneFiles import replaceWithTemporary
 
 
 class MrmlStringError(RuntimeError):
@@ -132,7 +132,7 @@ def _checkName(fileName, matcher):
 def writeAtomically(fileName, text):
     """text as UTF-8 in place of fileName, as Commit would write it: through a symbolic link to the file it names,
     with the permissions Commit's file gets (those of the file replaced, else what the umask leaves of rw-rw-rw-);
-    under a temporary name renamed into place (removed if anything fails), or, for a file with other hard links
+    under a temporary name renamed into place (sceneFiles.replaceWithTemporary), or, for a file with other hard links
     (which a rename would leave with the old content), over the file itself."""
     target = os.path.realpath(fileName)
     data = text.encode("utf-8")
@@ -141,18 +141,10 @@ def writeAtomically(fileName, text):
             stream.write(data)
             stream.truncate()
         return
-    handle, temporary = tempfile.mkstemp(
-        prefix=".anonymizeonsave-", suffix=".partial.mrml", dir=os.path.dirname(target)
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
+    with replaceWithTemporary(target) as temporary:
+        with open(temporary, "wb") as stream:
             stream.write(data)
         os.chmod(temporary, _modeFor(target))
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
 
 
 def _modeFor(fileName):

@@ -25,6 +25,7 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 from .. import profile
 from ..formats.rawBytes import rawText
 from ..phiText import DEFAULT_STAND_IN, STAND_INS
+from ..sceneFiles import replaceWithTemporary
 from .deidentifier import PIXEL_DATA, TEXT_VRS, Deidentifier, elementVr
 
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
@@ -136,21 +137,9 @@ def _deidentifyFile(source, destination, policy, safePrivate, dataset):
     found = findValues(data, os.path.basename(destination), result.matcher, set(result.uids))
     if found:
         raise DicomFileError(f"patient data would remain in {found[0]}: the file was not written")
-    _writeAtomically(destination, data)
+    with replaceWithTemporary(destination) as temporary, open(temporary, "wb") as stream:  # whole, or not there
+        stream.write(data)
     return Written(result, pixelsChecked)
-
-
-def _writeAtomically(destination, data):
-    """data under a temporary name beside destination, renamed into place (removed if anything fails)."""
-    temporary = f"{destination}.{os.getpid()}.partial"
-    try:
-        with open(temporary, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, destination)
-    except BaseException:
-        if os.path.lexists(temporary):
-            os.remove(temporary)
-        raise
 
 
 def _completeFileMeta(dataset):
