@@ -1,5 +1,6 @@
 """saveScene: write a scene as Slicer's scene writer does, anonymized, with the write bracketed by SaveState."""
 
+import contextlib
 import logging
 import os
 import shutil
@@ -111,16 +112,9 @@ def _saveMrmlByString(scene, fileName, policy):
     done = False
     try:
         with savedWithoutStrip(scene):
-            with targetOfTheSave(scene, fileName):
-                scene.StartState(scene.SaveState)
-            try:
-                errors = hookErrors(scene)
-                if errors:
-                    raise _SaveFailed(f"anonymization failed, nothing was written: {errors[0]}")
+            with _saveBracket(scene, fileName):
                 cleaned = _cleanedSceneText(scene, fileName, policy)
                 writeAtomically(fileName, cleaned.text)
-            finally:
-                scene.EndState(scene.SaveState)
         done = True
     except NotServed as reason:
         logging.info("AnonymizeOnSave: the scene is saved by the live design (%s)", reason)
@@ -176,23 +170,32 @@ def _bracketedWrite(scene, fileName, kind, markSaved=True):
     produced is checked; what a failed write left is removed, or searched and cleaned where it replaced an earlier
     file."""
     outputs = SaveOutputs(fileName)
+    with _saveBracket(scene, fileName):
+        try:
+            if kind == MRB:
+                _writeMrb(scene, fileName, markSaved)
+            else:
+                {MRML: _writeMrml, DIRECTORY: _writeDirectory}[kind](scene, fileName)
+            written = os.path.join(fileName, os.path.basename(fileName) + ".mrml") if kind == DIRECTORY else fileName
+            if not os.path.isfile(written) or os.path.getsize(written) == 0:
+                raise _SaveFailed("the writer reported success but wrote no scene file")
+            _verify(scene, outputs)
+        except BaseException:
+            outputs.removeFailed(activeSession(scene))
+            raise
+
+
+@contextlib.contextmanager
+def _saveBracket(scene, fileName):
+    """StartState/EndState(SaveState) around a write to fileName, so every save hook sees it; a hook that could not
+    strip the scene refuses the write."""
     with targetOfTheSave(scene, fileName):
         scene.StartState(scene.SaveState)
     try:
         errors = hookErrors(scene)
         if errors:
             raise _SaveFailed(f"anonymization failed, nothing was written: {errors[0]}")
-        if kind == MRB:
-            _writeMrb(scene, fileName, markSaved)
-        else:
-            {MRML: _writeMrml, DIRECTORY: _writeDirectory}[kind](scene, fileName)
-        written = os.path.join(fileName, os.path.basename(fileName) + ".mrml") if kind == DIRECTORY else fileName
-        if not os.path.isfile(written) or os.path.getsize(written) == 0:
-            raise _SaveFailed("the writer reported success but wrote no scene file")
-        _verify(scene, outputs)
-    except BaseException:
-        outputs.removeFailed(activeSession(scene))
-        raise
+        yield
     finally:
         scene.EndState(scene.SaveState)
 
