@@ -23,6 +23,7 @@ from .outputSearch import namePlaces, searchBytes
 from .planner import planChanges
 from .report import Report
 from .sceneFiles import replaceWithTemporary
+from .session import renamesRefused
 
 
 class MrmlStringError(RuntimeError):
@@ -75,7 +76,7 @@ def anonymizedText(text, fileName, policy, knownValues=(), entryCounts=None):
     same policy and values is not cleaned again."""
     memo = (policy.fingerprint(), tuple(knownValues), entryCounts, text)
     if _lastCleaned[0] == memo:
-        _checkName(fileName, _lastCleaned[1].matcher)
+        checkName(fileName, _lastCleaned[1].matcher)
         return _lastCleaned[1]
     _lastCleaned[:] = [None, None]
     try:
@@ -89,12 +90,9 @@ def anonymizedText(text, fileName, policy, knownValues=(), entryCounts=None):
     changes = planChanges(document.sites(), policy, laterValues=knownValues)
     renamed = [change.site.place for change in changes if change.category == profile.FILE_NAMES]
     if renamed:
-        raise MrmlStringError(
-            f"{len(renamed)} data file name(s) the scene refers to hold PHI (first: {renamed[0]}); "
-            "a .mrml save cannot rename data files: save as .mrb or a directory bundle, or rename the files"
-        )
+        raise MrmlStringError(renamesRefused(renamed))
     matcher = changes.matcher
-    _checkName(fileName, matcher)
+    checkName(fileName, matcher)
     for change in changes:
         change.site.handle.write(change.value)
     cleaned = document.render()
@@ -123,8 +121,9 @@ def _entryCounts(document):
     return items, nodes
 
 
-def _checkName(fileName, matcher):
-    """The name's test of the output check (written, escaped, cut short), before anything is written."""
+def checkName(fileName, matcher):
+    """The name's test of the output check (written, escaped, cut short), before anything is written: the one test
+    of a scene file's name, for both designs."""
     if namePlaces(os.path.basename(fileName), matcher):
         raise MrmlStringError("the file name holds patient data; choose another name, nothing was written")
 

@@ -7,10 +7,18 @@ import shutil
 import tempfile
 
 from .audit import appendAuditRecord, auditLogPath
-from .fileNames import decodeFileName, replaceInFileName
+from .fileNames import replaceInFileName
 from .gcPause import cycleCollectionPaused
 from .mrbStaging import StagingFolders
-from .mrmlString import MrmlStringError, NotServed, anonymizedText, sceneText, stringPathServes, writeAtomically
+from .mrmlString import (
+    MrmlStringError,
+    NotServed,
+    anonymizedText,
+    checkName,
+    sceneText,
+    stringPathServes,
+    writeAtomically,
+)
 from .planner import planChanges
 from .policy import defaultPolicy
 from .report import Report
@@ -71,9 +79,10 @@ def saveScene(scene, fileName, anonymize=True, policy=None, markSaved=True):
             session = candidate
             matcher = session.matcher()
             shown = replaceInFileName(matcher, fileName)
-            if matcher.contains(decodeFileName(os.path.basename(fileName))):
-                # The name is written too (an MRB's folder and scene inside are named after it).
-                raise _SaveFailed("the file name holds patient data; choose another name, nothing was written")
+            try:  # the name is written too (an MRB's folder and scene inside are named after it)
+                checkName(fileName, matcher)
+            except MrmlStringError as error:
+                raise _SaveFailed(str(error)) from None
         _bracketedWrite(scene, fileName, kind, markSaved)
         saved = True
         if session is not None:

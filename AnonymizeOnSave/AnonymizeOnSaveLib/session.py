@@ -44,6 +44,14 @@ def sceneFileKind(fileName):
     return {".mrml": MRML, ".mrb": MRB}.get(suffix, DIRECTORY)
 
 
+def renamesRefused(places):
+    """Why a .mrml save refuses data file names holding PHI (places: where, masked)."""
+    return (
+        f"{len(places)} data file name(s) the scene refers to hold PHI (first: {places[0]}); "
+        "a .mrml save cannot rename data files: save as .mrb or a directory bundle, or rename the files"
+    )
+
+
 def _sceneKey(scene):
     return scene.__this__
 
@@ -123,10 +131,7 @@ class AnonymizationSession:
                 and change.site.handle.node.GetID() not in self.writtenStorageNodeIDs
             ]
             if renamed:
-                raise AnonymizationError(
-                    f"{len(renamed)} data file name(s) the scene refers to hold PHI (first: {renamed[0]}); "
-                    "a .mrml save cannot rename data files: save as .mrb or a directory bundle, or rename the files"
-                )
+                raise AnonymizationError(renamesRefused(renamed))
         applied = []
         try:
             with eventsHeld(_nodesOf(changes)):
