@@ -10,24 +10,9 @@ import types
 import zipfile
 
 import pydicom
-import pytest
 from dicomArchive import KEY, phiValues, writeArchive
 from hospitalScenes import leaks, loadScalarVolume
-from PySide6.QtWidgets import QApplication, QFileDialog
-from slicerApplication import slicerApplication
-
-
-@pytest.fixture(scope="module")
-def qtApplication():
-    return QApplication.instance() or QApplication([])
-
-
-@pytest.fixture
-def app(qtApplication, tmp_path, monkeypatch):
-    monkeypatch.delenv("SLICER_ANONYMIZE_ON_SAVE", raising=False)
-    monkeypatch.setenv("ANONYMIZE_ON_SAVE_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
-    with slicerApplication(str(tmp_path)) as application:
-        yield application
+from PySide6.QtWidgets import QFileDialog
 
 
 def _widget(app):

@@ -8,23 +8,8 @@ import os
 import shutil
 import types
 
-import pytest
 from dicomScenes import leakScan
 from PySide6.QtWidgets import QApplication
-from slicerApplication import slicerApplication
-
-
-@pytest.fixture(scope="module")
-def qtApplication():
-    return QApplication.instance() or QApplication([])
-
-
-@pytest.fixture
-def app(qtApplication, tmp_path, monkeypatch):
-    monkeypatch.delenv("SLICER_ANONYMIZE_ON_SAVE", raising=False)
-    monkeypatch.setenv("ANONYMIZE_ON_SAVE_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
-    with slicerApplication(str(tmp_path)) as application:
-        yield application
 
 
 def _module(app):

@@ -12,15 +12,10 @@ import pytest
 import slicer
 import slicerI18n
 from dicomScenes import leakScan
-from PySide6.QtWidgets import QApplication, QCheckBox
+from PySide6.QtWidgets import QCheckBox
 from slicerApplication import slicerApplication
 
 from AnonymizeOnSaveLib import saveHook
-
-
-@pytest.fixture(scope="module")
-def qtApplication():
-    return QApplication.instance() or QApplication([])
 
 
 @pytest.fixture
