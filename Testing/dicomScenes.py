@@ -5,10 +5,12 @@ MR_small.dcm, two synthetic patients); where they lack a value the anonymizer mu
 a synthetic value is set on the dataset in memory, never on disk.
 """
 
+import atexit
 import gzip
 import io
 import os
 import re
+import shutil
 import tempfile
 import xml.sax.saxutils
 import zipfile
@@ -30,13 +32,17 @@ SEQUENCE_FRAMES = 3
 
 # slicer's module logics hold no reference from the scene: keep them alive as long as their scene.
 _logics = {}
+# The remote-data cache folders of the scenes made here: one folder for the process, removed when it ends (a test
+# run makes hundreds of scenes).
+_CACHE_ROOT = tempfile.mkdtemp(prefix="anonymizeonsave-cache-")
+atexit.register(shutil.rmtree, _CACHE_ROOT, ignore_errors=True)
 
 
 def newScene():
     """A scene set up for I/O as the Slicer application sets it up: MRB reading, segmentations, sequences, markups."""
     scene = slicer.vtkMRMLScene()
     cache = slicer.vtkCacheManager()
-    cache.SetRemoteCacheDirectory(tempfile.mkdtemp(prefix="anonymizeonsave-cache-"))
+    cache.SetRemoteCacheDirectory(tempfile.mkdtemp(dir=_CACHE_ROOT))
     dataIO = slicer.vtkDataIOManager()
     dataIO.SetCacheManager(cache)
     scene.SetCacheManager(cache)
