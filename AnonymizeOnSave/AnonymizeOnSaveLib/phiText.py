@@ -538,14 +538,19 @@ def canonicalUid(written):
     return ".".join(arc.lstrip("0") or "0" for arc in written.split("."))
 
 
-_lastBuilt = [None, None]  # the values the last matcherFor was built for, and that matcher (never handed out)
+_built = []  # (values, the matcher built for them, never handed out) of the last few matcherFor calls, latest last
+_BUILT_KEPT = 3  # a save plans the values the scene file lacks and the file's own: both are kept
 
 
 def matcherFor(pairs):
-    """A new PhiTextMatcher for these (original, replacement, category); when they are the very values of the last
+    """A new PhiTextMatcher for these (original, replacement, category); when they are the very values of a recent
     call (a scene saved again, unchanged), a copy of the matcher built then: the keys of every spelling of every value
     are not made again."""
     pairs = tuple(pairs)
-    if pairs != _lastBuilt[0]:
-        _lastBuilt[:] = [pairs, PhiTextMatcher(pairs)]
-    return _lastBuilt[1].copy()
+    for index, (values, matcher) in enumerate(_built):
+        if len(values) == len(pairs) and values == pairs:
+            _built.append(_built.pop(index))
+            return matcher.copy()
+    _built.append((pairs, PhiTextMatcher(pairs)))
+    del _built[:-_BUILT_KEPT]
+    return _built[-1][1].copy()
