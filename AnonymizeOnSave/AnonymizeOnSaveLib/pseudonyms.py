@@ -54,7 +54,8 @@ class Pseudonymizer:
         if not isinstance(key, bytes) or not key:
             raise ValueError("a pseudonymization key must be non-empty bytes")
         self._key = key
-        self._uids = _uidCacheFor(self.fingerprint())
+        self._fingerprint = self._digest("key-fingerprint", "")
+        self._uids = _uidCacheFor(self._fingerprint)
 
     def _digest(self, purpose, value):
         return hmac.digest(self._key, purpose.encode() + b"\0" + value.encode("utf-8"), "sha256")
@@ -65,7 +66,7 @@ class Pseudonymizer:
 
     def fingerprint(self):
         """A digest naming the key whole, to tell keys apart in memory (never shown: keyId is the short one)."""
-        return self._digest("key-fingerprint", "")
+        return self._fingerprint
 
     def keyId(self):
         """A short fingerprint naming the key without revealing it."""
