@@ -281,14 +281,20 @@ def collectSites(scene):
 def sitesTheSceneFileLacks(scene):
     """Sites of what Commit does not write into a .mrml but a save may still write elsewhere or a user may have
     typed from: nodes not saved with the scene, and the data nodes of each sequence's own scene."""
-    hierarchy = _Hierarchy(scene, subjectHierarchyNode(scene))
-    sites = []
+    lacking = []  # (node, the scene of its sequence's data nodes or None)
     for index in range(scene.GetNumberOfNodes()):
         node = scene.GetNthNode(index)
+        sequenceScene = node.GetSequenceScene(False) if node.IsA("vtkMRMLSequenceNode") else None
+        if not node.GetSaveWithScene() or sequenceScene is not None:
+            lacking.append((node, sequenceScene))
+    if not lacking:
+        return []
+    hierarchy = _Hierarchy(scene, subjectHierarchyNode(scene))  # (read only when there is a context to give)
+    sites = []
+    for node, sequenceScene in lacking:
         context = hierarchy.contextOfNode(node)
         if not node.GetSaveWithScene():
             sites.extend(_nodeSites(node, context))
-        sequenceScene = node.GetSequenceScene(False) if node.IsA("vtkMRMLSequenceNode") else None
         if sequenceScene is not None:
             sites.extend(_sceneNodeSites(sequenceScene, hierarchy, context))
     return sites
