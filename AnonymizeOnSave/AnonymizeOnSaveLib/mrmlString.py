@@ -5,6 +5,8 @@ tool cleans a .mrml (mrmlText.MrmlDocument, planner.planChanges: the same rules,
 strip), with the values the live scene holds outside the text (nodes not saved with the scene, the data nodes inside
 sequences) searched for too, then searched in memory for every value, and only then written, under a temporary
 name renamed into place. The output is the one the live design writes (tests compare them byte for byte).
+The subject hierarchy's item tags of the last text are kept (mrmlText.ItemTags): a scene saved again reads, plans
+and renders only the tags that changed; the whole text is still searched.
 
 It serves a headless save of a .mrml when nothing else is written beside it (Commit also saves the data of hidden
 storable nodes into "<scene>_Private", vtkMRMLScene::SavePrivateStorableNodes, which a string Commit skips) and when
@@ -18,7 +20,7 @@ import stat
 from collections import namedtuple
 
 from . import profile
-from .mrmlText import MrmlDocument, MrmlSyntaxError
+from .mrmlText import ItemTags, MrmlDocument, MrmlSyntaxError
 from .outputSearch import namePlaces, searchBytes
 from .planner import planChanges
 from .report import Report
@@ -63,6 +65,7 @@ Cleaned = namedtuple("Cleaned", "text counts matcher verification")
 """A cleaned .mrml text: the Report counts of its changes, the matcher of its values, the Verification of its bytes
 (what a save needs; the parsed document is not kept)."""
 _lastCleaned = [None, None]  # what the last text cleaned was cleaned for, and its Cleaned
+_itemTags = ItemTags()  # the item tags of the last text cleaned: a scene saved again plans only the changed ones
 
 
 def anonymizedText(text, fileName, policy, knownValues=(), entryCounts=None):
@@ -80,21 +83,20 @@ def anonymizedText(text, fileName, policy, knownValues=(), entryCounts=None):
         return _lastCleaned[1]
     _lastCleaned[:] = [None, None]
     try:
-        document = MrmlDocument(text)
+        document = MrmlDocument(text, _itemTags)
     except MrmlSyntaxError as error:  # (control characters Commit wrote as they are)
         raise NotServed(f"the scene text cannot be read back ({error})") from None
-    if entryCounts is not None and _entryCounts(document) != entryCounts:
+    if entryCounts is not None and document.entryCounts() != entryCounts:
         raise NotServed(
             "a value or a name Slicer writes unescaped ('|' in an item's, ';' in a node's) reads back as two"
         )
-    changes = planChanges(document.sites(), policy, laterValues=knownValues)
+    changes = planChanges(document.sites(policy=policy), policy, laterValues=knownValues)
     renamed = [change.site.place for change in changes if change.category == profile.FILE_NAMES]
     if renamed:
         raise MrmlStringError(renamesRefused(renamed))
     matcher = changes.matcher
     checkName(fileName, matcher)
-    for change in changes:
-        change.site.handle.write(change.value)
+    document.write(changes)
     cleaned = document.render()
     result = searchBytes(os.path.basename(fileName), cleaned.encode("utf-8"), changes.values, matcher)
     remaining = result.found + result.data
@@ -104,21 +106,6 @@ def anonymizedText(text, fileName, policy, knownValues=(), entryCounts=None):
         raise MrmlStringError(f"patient data would remain at {remaining[0]}: nothing was written")
     _lastCleaned[:] = [memo, Cleaned(cleaned, Report.fromChanges(changes).counts, matcher, result)]
     return _lastCleaned[1]
-
-
-def _entryCounts(document):
-    items = sum(
-        len(element.composite(attribute).entries)
-        for element in document.itemElements
-        for attribute in ("attributes", "uids")
-        if attribute in element.raw
-    )
-    nodes = sum(
-        len(element.composite("attributes").entries)
-        for element in document.nodeElements
-        if element.raw.get("attributes")
-    )
-    return items, nodes
 
 
 def checkName(fileName, matcher):

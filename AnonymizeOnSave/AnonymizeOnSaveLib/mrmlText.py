@@ -7,6 +7,7 @@ names are URL-encoded. The Sites have exactly the meaning sceneSites gives the l
 makes the same decisions for a file as for a live save.
 """
 
+import itertools
 import re
 import xml.etree.ElementTree as ElementTree
 
@@ -17,7 +18,10 @@ from .planner import (
     ITEM_UID,
     PATIENT_ITEM_UID,
     TEXT,
+    Change,
+    Decided,
     Site,
+    decideRules,
     isDicomPatient,
     itemSites,
     outsideContext,
@@ -347,7 +351,7 @@ class _FreeText:
 
 
 def _numbered(elements, prefix):
-    """(element, its place): "item 6", and "item 6 (copy 2)" for the second element with that id."""
+    """(element or _ItemTag, its place): "item 6", and "item 6 (copy 2)" for the second one with that id."""
     seen = {}
     for element in elements:
         identifier = element.raw["id"]
@@ -356,10 +360,147 @@ def _numbered(elements, prefix):
         yield element, f"{prefix}{identifier}{copy}"
 
 
+def _element(match, base=0):
+    """The _Element of a start tag _TAG matched; its spans are offsets from base (0: from the text's start)."""
+    attributes = [
+        (
+            m.group(1),
+            m.group(2) if m.group(2) is not None else m.group(3),
+            m.span(2 if m.group(2) is not None else 3),
+            m.start(),
+        )
+        for m in _ATTRIBUTE.finditer(match.group(3))
+    ]
+    offset = match.start(3) - base
+    attributes = [
+        (name, value, (offset + start, offset + end), offset + whole) for name, value, (start, end), whole in attributes
+    ]
+    return _Element(match.group(2), attributes, match.end(3) - base)
+
+
+class _ItemTag:
+    """A SubjectHierarchyItem start tag with an id, read once: what the hierarchy needs of it (raw: its id, parent and
+    data node; level; its patient context; its markers), the plan of its values (their Decided) for the last policy,
+    context and place, and its last rendering. A document read with ItemTags reads, plans and renders again only the
+    tags that changed since the last one.
+
+    Between documents a tag keeps its plan compact: the values and categories of its rule changes with their Sites'
+    positions, its text and data Sites without handles; no parsed element. A tag is parsed again to be rendered anew;
+    an element is written once, then dropped (so none is ever reused written)."""
+
+    def __init__(self, text, element):
+        self.text = text
+        self.raw = {name: element.raw[name] for name in ("id", "parent", "dataNode") if name in element.raw}
+        self.entryCount = sum(
+            len(element.composite(name).entries) for name in ("attributes", "uids") if name in element.raw
+        )
+        item = _XmlItem(element)
+        self.level = item.level
+        self.isDicomPatient = isDicomPatient(item)
+        self.patientContext = patientContext(item) if self.level == profile.PATIENT_LEVEL else None
+        self._markers = {name: item.attribute(name) for name in _MARKER_NAMES}
+        self._element = element  # the element read, until Sites are made on it
+        self._live = None  # (context, place, element, its Sites): Sites with handles, until written
+        self._key = self._decided = None  # (context, place, fingerprint) and the Decided planned for them
+        self._compact = False  # whether that Decided is compact: then these give its Sites' positions
+        self._positions = {}  # id(text or data Site of the compact Decided) -> its position among the tag's Sites
+        self._rulePositions = []  # the positions of the Sites of the compact Decided's changes
+        self._rendered = ((None, None), None)  # the last (Decided, [(position, value)] of other changes), its text
+
+    def attribute(self, name):
+        """A de-identification marker's value (outsideContext reads a scene item's)."""
+        return self._markers.get(name)
+
+    def sites(self, context, place):
+        """Its Sites for context and place, with handles on an element of their own."""
+        if self._live is None or self._live[:2] != (context, place):
+            element = self._element or _element(_TAG.match(self.text))
+            self._element = None
+            sites = [*itemSites(_XmlItem(element), place, context), *_itemEntryNames(element, place, context)]
+            self._live = (context, place, element, sites)
+        return self._live[3]
+
+    def liveElement(self):
+        """The element its Sites write to (None when it has none)."""
+        return self._live and self._live[2]
+
+    def decided(self, policy, fingerprint, context, place):
+        """The Decided of its Sites under policy (whose fingerprint is given)."""
+        if self._key != (context, place, fingerprint):
+            self._decided = decideRules(self.sites(context, place), policy)
+            self._key, self._compact = (context, place, fingerprint), False
+        return self._decided
+
+    def write(self, changes):
+        """The tag's text with its Decided's changes and changes (to the text and data Sites of its Decided) written,
+        None when it stays as it was; the tag is compact afterwards, whatever happens."""
+        try:
+            decided = self._decided
+            if not decided.changes and not changes:
+                return None
+            positions = self._positions if self._compact else self._livePositions()
+            written = (decided, [(positions[id(change.site)], change.value) for change in changes])
+            if written[0] is self._rendered[0][0] and written[1] == self._rendered[0][1]:
+                return self._rendered[1]
+            ruleSites = [change.site for change in decided.changes]
+            if self._compact:  # on a new element, by position
+                sites = self.sites(*self._key[:2])
+                ruleSites = [sites[position] for position in self._rulePositions]
+            sites = self._live[3]
+            for site, change in zip(ruleSites, decided.changes):
+                site.handle.write(change.value)
+            for position, value in written[1]:
+                sites[position].handle.write(value)
+            self._rendered = (written, _applied(self.text, _elementEdits(self._live[2], self.text)))
+            return self._rendered[1]
+        finally:
+            self._makeCompact()
+
+    def _livePositions(self):
+        return {id(site): position for position, site in enumerate(self._live[3])}
+
+    def _makeCompact(self):
+        """Keep the plan without Sites' handles or an element (a rendering of the full plan is kept for it)."""
+        if self._live is None:
+            return
+        positions = self._livePositions()
+        self._live = None
+        decided = self._decided
+        if decided is None or self._compact:
+            return
+        compact = Decided()
+        compact.changes = [Change(None, change.value, change.category) for change in decided.changes]
+        self._rulePositions = [positions[id(change.site)] for change in decided.changes]
+        compact.found = decided.found
+        self._positions = {}
+        for kept, full in ((compact.textSites, decided.textSites), (compact.dataSites, decided.dataSites)):
+            for site in full:
+                copy = Site(site.kind, site.name, site.value, site.place, site.context, None, site.source)
+                self._positions[id(copy)] = positions[id(site)]
+                kept.append(copy)
+        if self._rendered[0][0] is decided:
+            self._rendered = ((compact, self._rendered[0][1]), self._rendered[1])
+        self._decided, self._compact = compact, True
+
+
+_MARKER_NAMES = (profile.PATIENT_IDENTITY_REMOVED, profile.DEIDENTIFICATION_METHOD)
+
+
+class ItemTags:
+    """The item tags of the last document read with this: a text of the same scene saved again reads, plans and
+    renders only the tags that changed (each tag's Sites, Decided and rendering depend on nothing but the tag, its
+    context, its place, the policy and what is written to it)."""
+
+    def __init__(self):
+        self.last = {}
+
+
 class MrmlDocument:
     """The values of a .mrml text as Sites; render() gives the text with the changes written."""
 
-    def __init__(self, text):
+    def __init__(self, text, itemTags=None):
+        """itemTags: the ItemTags to reuse the item tags of the last document from (and keep this one's in); changes
+        to a document read with it are written with write()."""
         if "<!doctype" in text[:4096].lower() or "<!entity" in text.lower():
             raise MrmlSyntaxError("DOCTYPE and entity declarations are not allowed in a scene file")
         try:
@@ -367,74 +508,78 @@ class MrmlDocument:
         except ElementTree.ParseError as error:
             raise MrmlSyntaxError(f"not well-formed XML ({error.position[0]}:{error.position[1]})") from None
         self.text = text
-        self.elements = []
+        self.elements = []  # every element but the items with an id
+        self.itemTags = []  # (_ItemTag, its start and end in the text) of the items with an id
         self.freeTexts = []  # _FreeText: comments, CDATA, text between elements, processing instructions
+        lastTags, tags = (itemTags.last if itemTags is not None else {}), {}
         position = 0
         for match in _TAG.finditer(text):
-            self._addFreeText(position, match.start(), "text")
+            if match.start() > position and not text[position : match.start()].isspace():
+                self._addFreeText(position, match.start(), "text")
             position = match.end()
             if match.group(2) is None:
                 self._addMarkup(match)
             if match.group(2) is None or match.group(1):
                 continue  # comment, processing instruction, CDATA or end tag
-            attributes = [
-                (
-                    m.group(1),
-                    m.group(2) if m.group(2) is not None else m.group(3),
-                    m.span(2 if m.group(2) is not None else 3),
-                    m.start(),
-                )
-                for m in _ATTRIBUTE.finditer(match.group(3))
-            ]
-            offset = match.start(3)
-            attributes = [
-                (name, value, (offset + start, offset + end), offset + whole)
-                for name, value, (start, end), whole in attributes
-            ]
-            self.elements.append(_Element(match.group(2), attributes, match.end(3)))
+            if match.group(2) == "SubjectHierarchyItem":
+                tagText = match.group(0)
+                tag = lastTags.pop(tagText, None) if tagText not in tags else None  # a tag written twice: its own
+                if tag is None:
+                    element = _element(match, match.start())
+                    tag = _ItemTag(tagText, element) if "id" in element.raw else None
+                if tag is not None:
+                    tags.setdefault(tagText, tag)
+                    self.itemTags.append((tag, match.start(), match.end()))
+                    continue
+            self.elements.append(_element(match))
         self._addFreeText(position, len(text), "text")
+        self._renderedTags = {}  # _ItemTag -> its text as write() rendered it (None: as it was)
+        self._decided = []  # (_ItemTag, the Decided sites(policy) gave for it)
+        if itemTags is not None:
+            itemTags.last = tags
         # Ids are not unique in real files (scene views copy the live nodes, SlicerRT scenes repeat item ids): every
         # element has sites; lookups by id (parents, data nodes, references) take the first element with it.
-        self.itemElements = [e for e in self.elements if e.tag == "SubjectHierarchyItem" and "id" in e.raw]
         self.nodeElements = [e for e in self.elements if e.tag != "SubjectHierarchyItem" and "id" in e.raw]
-        self.items, self.nodes, self._itemOfNode = {}, {}, {}
-        for element in self.itemElements:
-            self.items.setdefault(element.raw["id"], element)
-            if "dataNode" in element.raw:
-                self._itemOfNode.setdefault(element.raw["dataNode"], element)
+        self.items, self.nodes, self._itemOfNode = {}, {}, {}  # items: id -> _ItemTag
+        for tag, _, _ in self.itemTags:
+            self.items.setdefault(tag.raw["id"], tag)
+            if "dataNode" in tag.raw:
+                self._itemOfNode.setdefault(tag.raw["dataNode"], tag)
         for element in self.nodeElements:
             self.nodes.setdefault(element.raw["id"], element)
-        self._contexts = {}
+        self._patients = {}  # id(_ItemTag) -> its patient's, or None
         self._storageOwners = None
         self._proxySequences = self._findProxySequences()
         self.outsideContext = NO_PATIENT
-        patients = [item for item in self.itemElements if isDicomPatient(_XmlItem(item))]
-        sceneItems = [_XmlItem(item) for item in self.itemElements if self._level(item) == profile.SCENE_LEVEL]
+        patients = [tag for tag, _, _ in self.itemTags if tag.isDicomPatient]
+        sceneItems = [tag for tag, _, _ in self.itemTags if tag.level == profile.SCENE_LEVEL]
         self.outsideContext = outsideContext(
             sceneItems[0] if sceneItems else None, [self.contextOfItem(patient) for patient in patients]
         )
 
     # --- hierarchy ---
 
-    def _level(self, item):
-        return item.composite("attributes").get("Level")
-
     def _patientOf(self, item):
-        seen = set()
-        while item is not None and id(item) not in seen:
-            seen.add(id(item))
-            if self._level(item) == profile.PATIENT_LEVEL:
-                return item
+        """The patient item (_ItemTag) above item or item itself, None when there is none; remembered for each item
+        on the way up (a parent written after its child, or a loop of parents, is walked as it stands)."""
+        path, patient = [], None
+        while item is not None and id(item) not in self._patients:
+            if id(item) in path:
+                break
+            path.append(id(item))
+            if item.level == profile.PATIENT_LEVEL:
+                patient = item
+                break
             item = self.items.get(item.raw.get("parent"))
-        return None
+        else:
+            patient = self._patients.get(id(item)) if item is not None else None
+        for key in path:
+            self._patients[key] = patient
+        return patient
 
     def contextOfItem(self, item):
         patient = self._patientOf(item) if item is not None else None
-        if patient is None:
-            return self.outsideContext
-        if id(patient) not in self._contexts:
-            self._contexts[id(patient)] = patientContext(_XmlItem(patient))
-        return self._contexts[id(patient)]
+        return self.outsideContext if patient is None else patient.patientContext
 
     def contextOfNode(self, nodeId):
         item = self._itemOfNode.get(nodeId)
@@ -486,8 +631,9 @@ class MrmlDocument:
             if written.startswith(opening) and not written.startswith("<?xml "):
                 self._addFreeText(match.start() + len(opening), match.end() - len(closing), kind)
 
-    def sites(self, place=""):
-        """Every value of the file as Sites (place prefixes their descriptions, e.g. the file's name)."""
+    def sites(self, place="", policy=None):
+        """Every value of the file as Sites (place prefixes their descriptions, e.g. the file's name); with policy,
+        each item's as their Decided under it (planner.decideRules), kept with its tag."""
         sites = [
             Site(DATA, profile.DATA_TEXT, free.read(), f"{place}{free.kind} {number}", NO_PATIENT, free)
             for number, free in enumerate(self.freeTexts, 1)
@@ -498,9 +644,15 @@ class MrmlDocument:
                     Site(DATA, profile.DATA_TEXT, value, f"{place}<{element.tag}> {name}", NO_PATIENT, handle)
                     for name, value, handle in _idlessValues(element)
                 ]
-        for item, where in _numbered(self.itemElements, f"{place}item "):
-            sites.extend(itemSites(_XmlItem(item), where, self.contextOfItem(item)))
-            sites.extend(_itemEntryNames(item, where, self.contextOfItem(item)))
+        fingerprint, self._decided = policy and policy.fingerprint(), []
+        for tag, where in _numbered([tag for tag, _, _ in self.itemTags], f"{place}item "):
+            context = self.contextOfItem(tag)
+            if policy is None:
+                sites += tag.sites(context, where)
+            else:
+                decided = tag.decided(policy, fingerprint, context, where)
+                self._decided.append((tag, decided))
+                sites.append(decided)
         for node, where in _numbered(self.nodeElements, f"{place}node "):
             sites.extend(self._nodeSites(node, where, self.contextOfNode(node.raw["id"])))
         return sites
@@ -537,28 +689,78 @@ class MrmlDocument:
                 handle = (_ParameterHandle if isParameter else _AttributeHandle)(node, name)
                 yield Site(DATA, profile.DATA_TEXT, handle.read(), f"{place} {name}", context, handle)
 
+    def write(self, changes):
+        """Write changes, planned from sites(policy=...): an item tag's are written only while its new text is
+        rendered, and a tag written as it was last time is not rendered again."""
+        ruleChanges = itertools.chain.from_iterable(decided.changes for _, decided in self._decided)
+        expected = next(ruleChanges, None)
+        others = []
+        for change in changes:  # the item tags' Decided changes come first, in order: then the others
+            if change is expected:
+                expected = next(ruleChanges, None)
+            else:
+                others.append(change)
+        if expected is not None:
+            raise ValueError("changes not planned from this document's sites(policy=...)")
+        tagOf = {}
+        for tag, decided in self._decided:
+            tagOf.update((id(site), tag) for site in itertools.chain(decided.textSites, decided.dataSites))
+        byTag = {tag: [] for tag, _ in self._decided}
+        for change in others:
+            tag = tagOf.get(id(change.site))
+            if tag is None:
+                change.site.handle.write(change.value)
+            else:
+                byTag[tag].append(change)
+        self._renderedTags = {tag: tag.write(written) for tag, written in byTag.items()}
+
+    def entryCounts(self):
+        """How many attributes and UIDs the items hold, and how many attributes the nodes hold, as read."""
+        items = sum(tag.entryCount for tag, _, _ in self.itemTags)
+        nodes = sum(len(e.composite("attributes").entries) for e in self.nodeElements if e.raw.get("attributes"))
+        return items, nodes
+
     def render(self):
         """The text with every changed value written; identical bytes elsewhere."""
-        edits = []
-        for element in self.elements:
-            element.renderComposites()
-            for name, value in element.newValues.items():
-                emptied = name == "attributes" and not value and element.raw.get(name)
-                if emptied and element.tag != "SubjectHierarchyItem":
-                    # every attribute of a node removed: vtkMRMLNode::WriteXML writes none then
-                    start = element.starts[name]
-                    while start and self.text[start - 1].isspace():
-                        start -= 1
-                    edits.append((start, element.spans[name][1] + 1, ""))
-                elif name in element.spans:
-                    start, end = element.spans[name]  # the value only: the spacing around "=" is kept
-                    edits.append((start, end, value))
-                else:
-                    edits.append((element.insertAt, element.insertAt, f' {name}="{value}"'))
+        edits = [edit for element in self.elements for edit in _elementEdits(element, self.text)]
+        for tag, start, end in self.itemTags:
+            if tag in self._renderedTags:
+                new = self._renderedTags[tag]
+            else:  # written through its Sites' handles, or not at all
+                element = tag.liveElement()
+                tagEdits = _elementEdits(element, tag.text) if element is not None else ()
+                new = _applied(tag.text, tagEdits) if tagEdits else None
+            if new is not None:
+                edits.append((start, end, new))
         edits += [free.edit() for free in self.freeTexts if free.changed]
-        pieces, position = [], 0
-        for start, end, replacement in sorted(edits):  # one pass: linear in the document, whatever the edits
-            pieces += [self.text[position:start], replacement]
-            position = end
-        pieces.append(self.text[position:])
-        return "".join(pieces)
+        return _applied(self.text, edits)
+
+
+def _elementEdits(element, text):
+    """(start, end, new text) of each value written to the element, by its offsets into text."""
+    element.renderComposites()
+    edits = []
+    for name, value in element.newValues.items():
+        emptied = name == "attributes" and not value and element.raw.get(name)
+        if emptied and element.tag != "SubjectHierarchyItem":
+            # every attribute of a node removed: vtkMRMLNode::WriteXML writes none then
+            start = element.starts[name]
+            while start and text[start - 1].isspace():
+                start -= 1
+            edits.append((start, element.spans[name][1] + 1, ""))
+        elif name in element.spans:
+            start, end = element.spans[name]  # the value only: the spacing around "=" is kept
+            edits.append((start, end, value))
+        else:
+            edits.append((element.insertAt, element.insertAt, f' {name}="{value}"'))
+    return edits
+
+
+def _applied(text, edits):
+    """text with each (start, end, replacement) made, in one pass: linear in the text, whatever the edits."""
+    pieces, position = [], 0
+    for start, end, replacement in sorted(edits):
+        pieces += [text[position:start], replacement]
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)

@@ -126,20 +126,30 @@ class PlannedChanges(list):
         self.matcher = PhiTextMatcher()
 
 
-def planChanges(sites, policy, knownValues=(), laterValues=()):
-    """The changes that de-identify the given sites under policy. Sites whose value stays are left out.
+class Decided:
+    """The first step of a plan: the changes the rules decide for some sites, the (original, replacement, category)
+    of the values they replace, and the text and data sites left to search once every value is known. A surface may
+    keep it for sites that have not changed and give it to planChanges in their place (same policy, same sites)."""
 
-    knownValues: (original, replacement, category) of values found elsewhere (the live scene a file came from),
-    searched in free text too; laterValues: the same, of values the live scene holds after these sites (its nodes
-    not saved with it, its sequences' data nodes), taken after theirs (of two replacements for one spelling, the
-    first wins, as in a live strip).
-    """
-    changes = PlannedChanges()
-    foundValues = list(knownValues)
-    textSites, dataSites = [], []
+    __slots__ = ("changes", "dataSites", "found", "textSites")
+
+    def __init__(self):
+        self.changes, self.found, self.textSites, self.dataSites = [], [], [], []
+
+
+def decideRules(sites, policy):
+    """The Decided of sites (Sites, or Decided of earlier sites, in order) under policy."""
+    decided = Decided()
+    changes, foundValues, textSites, dataSites = decided.changes, decided.found, decided.textSites, decided.dataSites
     markers = policy.markerValues()
     ruleForAttribute = profile.ruleForAttribute
     for site in sites:  # the most frequent kind first: a large hierarchy has ~12 attributes per item
+        if site.__class__ is Decided:
+            changes += site.changes
+            foundValues += site.found
+            textSites += site.textSites
+            dataSites += site.dataSites
+            continue
         kind, value = site.kind, site.value
         if kind == ATTRIBUTE and value is not None:
             rule = ruleForAttribute(site.name)
@@ -171,6 +181,23 @@ def planChanges(sites, policy, knownValues=(), laterValues=()):
         if new != value:
             changes.append(Change(site, new, category))
             foundValues.extend(valuePairs(value, new, category))
+    return decided
+
+
+def planChanges(sites, policy, knownValues=(), laterValues=()):
+    """The changes that de-identify the given sites under policy. Sites whose value stays are left out.
+
+    sites: Sites, or the Decided of some of them (decideRules), in order. knownValues: (original, replacement,
+    category) of values found elsewhere (the live scene a file came from), searched in free text too; laterValues: the
+    same, of values the live scene holds after these sites (its nodes not saved with it, its sequences' data nodes),
+    taken after theirs (of two replacements for one spelling, the first wins, as in a live strip).
+    """
+    decided = decideRules(sites, policy)
+    changes = PlannedChanges()
+    changes += decided.changes
+    foundValues = list(knownValues) + decided.found
+    textSites, dataSites = decided.textSites, decided.dataSites
+    markers = policy.markerValues()
     foundValues.extend(laterValues)
     recognised = bool(policy.recognisers)
     if recognised:
