@@ -34,6 +34,7 @@ from .textTokens import (
     normalized,
     spans,
     tokens,
+    windows,
 )
 
 MIN_CHARACTERS = 4
@@ -41,6 +42,9 @@ MIN_FAMILY_NAME = 2
 MIN_GIVEN_NAME = 3
 MAX_REMEMBERED = 256  # the longest text whose matches a matcher remembers, and how many texts it remembers
 MAX_REMEMBERED_TEXTS = 1 << 16
+# A long text is searched in overlapping pieces of about this many characters (the same matches: see contains), so
+# that a piece a quick test cannot clear is cut finely alone, not the whole text with it.
+SEARCHED_PIECE = 1 << 18
 MIN_TRUNCATED = 3  # the characters a value cut short by a file name's length limit keeps, to be recognised alone
 # What a matched value becomes when its own replacement is empty: readable, and never misleading.
 STAND_INS = {
@@ -255,6 +259,7 @@ class PhiTextMatcher:
         self._ownTexts = set()  # what this tool writes (markers), besides the replacements
         self._own = None  # the tokens, as written, of every replacement and own text (made when first needed)
         self._known = {}  # a short text already searched -> its replacements (a hierarchy repeats its names)
+        self._reach = 1  # the most tokens a match can span (a key's, or a long ID's written one character a token)
         self.add(pairs)
 
     def add(self, pairs):
@@ -277,6 +282,7 @@ class PhiTextMatcher:
                     self._own = None
                     self._replacements[key] = replacement or STAND_INS.get(category, DEFAULT_STAND_IN)
                     self._categories[key] = category
+                    self._reach = max(self._reach, len(key), len(key[0]) if category == profile.IDENTIFIERS else 1)
                     anchor = 0 if len(key) == 1 else key.index(max(key, key=_rarity))
                     self._anchors.setdefault(key[anchor], []).append((key, anchor))
                     for token in set(key):
@@ -313,7 +319,7 @@ class PhiTextMatcher:
         twin._keysByToken = {token: list(keys) for token, keys in self._keysByToken.items()}
         twin._joinable, twin._joinPrefixes = self._joinable.copy(), self._joinPrefixes.copy()
         twin._anchorSet, twin._ownTexts, twin._own = self._anchorSet, self._ownTexts.copy(), self._own
-        twin._known = self._known.copy()
+        twin._known, twin._reach = self._known.copy(), self._reach
         return twin
 
     def _matches(self, folded, joined=True, distinct=None):
@@ -397,10 +403,18 @@ class PhiTextMatcher:
         return ".0" in text and not self._uidAnchors.isdisjoint(_ZERO_LED_ARC.findall(text))
 
     def contains(self, text):
+        """Whether text holds a known value. A long text is searched in pieces cut at white space that overlap by
+        more words than a match can span (a token never holds white space): each match lies whole in one."""
         if not text or not (self._anchorSet or self._uids):
             return False
         if len(text) <= MAX_REMEMBERED:
             return bool(self.replacements(text))
+        if len(text) > 2 * SEARCHED_PIECE:
+            pieces = windows(text, SEARCHED_PIECE, self._reach + 1)
+            return any(self._containsWhole(text[start:end]) for start, end in pieces)
+        return self._containsWhole(text)
+
+    def _containsWhole(self, text):
         folded = tokens(text)
         distinct = set(folded)
         if self._uids and self._mayHoldUid(distinct, text) and self._uidMatches(normalized(text)[0]):

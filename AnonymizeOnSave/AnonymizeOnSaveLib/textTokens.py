@@ -210,3 +210,37 @@ def _digits(start, end, digits):
 
 def _isDate(digits):
     return "1800" <= digits[:4] <= "2199" and "01" <= digits[4:6] <= "12" and "01" <= digits[6:8] <= "31"
+
+
+_WORD = re.compile(r"\S+")
+_SPACE = re.compile(r"\s")
+
+
+def windows(text, size, words):
+    """(start, end) of overlapping pieces of a text, cut at white space about size characters apart: each begins the
+    given number of white-space-separated words before the end of the one before, so whatever spans at most that
+    many words lies whole in one piece (a token never holds white space)."""
+    start = 0
+    while True:
+        cut = _SPACE.search(text, min(len(text), start + size))
+        while cut is not None:
+            following = _wordsBack(text, start, cut.start(), words)
+            if following > start:
+                break
+            cut = _SPACE.search(text, min(len(text), cut.start() + size))  # too few words to overlap: a longer piece
+        if cut is None:
+            yield start, len(text)
+            return
+        yield start, cut.start()
+        start = following
+
+
+def _wordsBack(text, start, end, words):
+    """Where the given number of words ending before end begins, searching no further back than start."""
+    reach = 64 * words
+    while True:
+        first = max(start, end - reach)
+        found = [match.start() for match in _WORD.finditer(text, first, end)]
+        if len(found) > words or first == start:
+            return found[-words] if len(found) >= words else start
+        reach *= 2
