@@ -9,7 +9,7 @@ makes the same decisions for a file as for a live save.
 
 import itertools
 import re
-import xml.etree.ElementTree as ElementTree
+from xml.parsers import expat
 
 from . import profile
 from .planner import (
@@ -503,10 +503,10 @@ class MrmlDocument:
         to a document read with it are written with write()."""
         if "<!doctype" in text[:4096].lower() or "<!entity" in text.lower():
             raise MrmlSyntaxError("DOCTYPE and entity declarations are not allowed in a scene file")
-        try:
-            ElementTree.fromstring(text)
-        except ElementTree.ParseError as error:
-            raise MrmlSyntaxError(f"not well-formed XML ({error.position[0]}:{error.position[1]})") from None
+        try:  # well-formed (expat alone: nothing is built)
+            expat.ParserCreate().Parse(text, True)
+        except expat.ExpatError as error:
+            raise MrmlSyntaxError(f"not well-formed XML ({error.lineno}:{error.offset})") from None
         self.text = text
         self.elements = []  # every element but the items with an id
         self.itemTags = []  # (_ItemTag, its start and end in the text) of the items with an id
@@ -692,16 +692,10 @@ class MrmlDocument:
     def write(self, changes):
         """Write changes, planned from sites(policy=...): an item tag's are written only while its new text is
         rendered, and a tag written as it was last time is not rendered again."""
-        ruleChanges = itertools.chain.from_iterable(decided.changes for _, decided in self._decided)
-        expected = next(ruleChanges, None)
-        others = []
-        for change in changes:  # the item tags' Decided changes come first, in order: then the others
-            if change is expected:
-                expected = next(ruleChanges, None)
-            else:
-                others.append(change)
-        if expected is not None:
-            raise ValueError("changes not planned from this document's sites(policy=...)")
+        ruleChanges = list(itertools.chain.from_iterable(decided.changes for _, decided in self._decided))
+        if changes[: len(ruleChanges)] != ruleChanges:  # the item tags' Decided changes come first (items are
+            raise ValueError("changes not planned from this document's sites(policy=...)")  # before nodes)
+        others = changes[len(ruleChanges) :]
         tagOf = {}
         for tag, decided in self._decided:
             tagOf.update((id(site), tag) for site in itertools.chain(decided.textSites, decided.dataSites))
