@@ -2,7 +2,7 @@
 
 import pytest
 
-from AnonymizeOnSaveLib import Policy, profile
+from AnonymizeOnSaveLib import Policy, phiText, profile
 from AnonymizeOnSaveLib.fileNames import replaceInFileName
 from AnonymizeOnSaveLib.phiText import PhiTextMatcher
 from AnonymizeOnSaveLib.planner import ATTRIBUTE, TEXT, Site, planChanges
@@ -196,3 +196,24 @@ def test_a_value_written_thousands_of_times_in_one_text_is_replaced_everywhere_i
 def test_a_value_cut_short_by_a_long_file_name_is_replaced_whole(name, expected):
     matcher = PhiTextMatcher([("Müller-Lüdenscheidt^José^María", NAME, profile.NAMES)])
     assert replaceInFileName(matcher, name) == expected
+
+
+def test_a_matcher_made_again_for_the_same_values_remembers_what_was_searched_and_nothing_added(monkeypatch):
+    """matcherFor gives a copy of the matcher built for the same values and own texts: the short texts one copy
+    searched are not searched again by the next, and a value one copy was given is never found by another."""
+    values = [("Quintero^Maria", "ANON^Q", profile.NAMES)]
+    first = phiText.matcherFor(values, ["YES"])
+    assert first.replace("Maria Quintero, series 2") == "ANON^Q, series 2"
+    first.add([("series", "", profile.DESCRIPTIONS)])
+    assert first.replace("series 2 of Quintero") != "series 2 of Quintero"
+    searched = []
+    realChosen = phiText.PhiTextMatcher._chosen
+    monkeypatch.setattr(
+        phiText.PhiTextMatcher, "_chosen", lambda self, text: searched.append(text) or realChosen(self, text)
+    )
+    again = phiText.matcherFor(values, ["YES"])
+    assert again.replace("Maria Quintero, series 2") == "ANON^Q, series 2"
+    assert searched == []  # remembered
+    assert again.replace("series 2 of Quintero") == "series 2 of ANON^Q"  # "series" was another copy's value
+    assert phiText.matcherFor(values, ["NO"]).replace("Maria Quintero, series 2") == "ANON^Q, series 2"
+    assert searched == ["series 2 of Quintero", "Maria Quintero, series 2"]  # other own texts: another matcher

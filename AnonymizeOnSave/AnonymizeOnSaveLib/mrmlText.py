@@ -434,6 +434,8 @@ class _ItemTag:
     def write(self, changes):
         """The tag's text with its Decided's changes and changes (to the text and data Sites of its Decided) written,
         None when it stays as it was; the tag is compact afterwards, whatever happens."""
+        if self._live is None and not changes and self._rendered[0][0] is self._decided and not self._rendered[0][1]:
+            return self._rendered[1]  # (compact, written as last time)
         try:
             decided = self._decided
             if not decided.changes and not changes:
@@ -514,22 +516,25 @@ class MrmlDocument:
         lastTags, tags = (itemTags.last if itemTags is not None else {}), {}
         position = 0
         for match in _TAG.finditer(text):
-            if match.start() > position and not text[position : match.start()].isspace():
-                self._addFreeText(position, match.start(), "text")
-            position = match.end()
-            if match.group(2) is None:
+            start, end = match.span()
+            if start > position and not text[position:start].isspace():
+                self._addFreeText(position, start, "text")
+            position = end
+            closing, name = match.group(1, 2)
+            if name is None:
                 self._addMarkup(match)
-            if match.group(2) is None or match.group(1):
-                continue  # comment, processing instruction, CDATA or end tag
-            if match.group(2) == "SubjectHierarchyItem":
+                continue  # comment, processing instruction or CDATA
+            if closing:
+                continue
+            if name == "SubjectHierarchyItem":
                 tagText = match.group(0)
                 tag = lastTags.pop(tagText, None) if tagText not in tags else None  # a tag written twice: its own
                 if tag is None:
-                    element = _element(match, match.start())
+                    element = _element(match, start)
                     tag = _ItemTag(tagText, element) if "id" in element.raw else None
                 if tag is not None:
                     tags.setdefault(tagText, tag)
-                    self.itemTags.append((tag, match.start(), match.end()))
+                    self.itemTags.append((tag, start, end))
                     continue
             self.elements.append(_element(match))
         self._addFreeText(position, len(text), "text")

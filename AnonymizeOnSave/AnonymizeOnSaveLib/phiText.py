@@ -319,7 +319,7 @@ class PhiTextMatcher:
         twin._keysByToken = {token: list(keys) for token, keys in self._keysByToken.items()}
         twin._joinable, twin._joinPrefixes = self._joinable.copy(), self._joinPrefixes.copy()
         twin._anchorSet, twin._ownTexts, twin._own = self._anchorSet, self._ownTexts.copy(), self._own
-        twin._known, twin._reach = self._known.copy(), self._reach
+        twin._known, twin._reach = self._known, self._reach  # shared until either adds values (then its own)
         return twin
 
     def _matches(self, folded, joined=True, distinct=None):
@@ -552,19 +552,21 @@ def canonicalUid(written):
     return ".".join(arc.lstrip("0") or "0" for arc in written.split("."))
 
 
-_built = []  # (values, the matcher built for them, never handed out) of the last few matcherFor calls, latest last
+_built = []  # (values, own texts, the matcher built for them: never handed out) of the last few matcherFor calls
 _BUILT_KEPT = 3  # a save plans the values the scene file lacks and the file's own: both are kept
 
 
-def matcherFor(pairs):
-    """A new PhiTextMatcher for these (original, replacement, category); when they are the very values of a recent
-    call (a scene saved again, unchanged), a copy of the matcher built then: the keys of every spelling of every value
-    are not made again."""
-    pairs = tuple(pairs)
-    for index, (values, matcher) in enumerate(_built):
-        if len(values) == len(pairs) and values == pairs:
+def matcherFor(pairs, ownTexts=()):
+    """A new PhiTextMatcher for these (original, replacement, category) and own texts (addOwnText); when they are
+    those of a recent call (a scene saved again), a copy of the matcher built then: the keys of every spelling of
+    every value are not made again, and the texts it searched are remembered."""
+    pairs, ownTexts = tuple(pairs), tuple(ownTexts)
+    for index, (values, texts, matcher) in enumerate(_built):
+        if len(values) == len(pairs) and texts == ownTexts and values == pairs:
             _built.append(_built.pop(index))
             return matcher.copy()
-    _built.append((pairs, PhiTextMatcher(pairs)))
+    matcher = PhiTextMatcher(pairs)
+    matcher.addOwnText(ownTexts)
+    _built.append((pairs, ownTexts, matcher))
     del _built[:-_BUILT_KEPT]
-    return _built[-1][1].copy()
+    return matcher.copy()

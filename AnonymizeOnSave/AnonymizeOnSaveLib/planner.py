@@ -202,8 +202,7 @@ def planChanges(sites, policy, knownValues=(), laterValues=()):
     recognised = bool(policy.recognisers)
     if recognised:
         dataSites = _labelledFirst(changes, textSites, dataSites, policy, foundValues)
-    matcher = matcherFor(foundValues)
-    matcher.addOwnText(markers.values())
+    matcher = matcherFor(foundValues, markers.values())
     replacedUids = []
     fileNameSites = [site for site in textSites if site.name == profile.FILE_NAMES]
     for site in textSites:

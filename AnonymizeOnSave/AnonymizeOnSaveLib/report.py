@@ -1,6 +1,7 @@
 """What an anonymization changed, counted per category. A report never holds a PHI value."""
 
 from collections import Counter
+from operator import attrgetter
 
 from . import profile
 
@@ -14,7 +15,7 @@ class Report:
 
     @classmethod
     def fromChanges(cls, changes):
-        return cls(Counter(change.category for change in changes))
+        return cls(Counter(map(attrgetter("category"), changes)))
 
     @property
     def total(self):
