@@ -384,3 +384,25 @@ def test_a_hooked_plain_save_scene_call_follows_the_mrml_rule_for_its_own_target
         assert "cannot rename data files" in caplog.text
     finally:
         hook.remove()
+
+
+def test_a_live_scene_planned_again_decides_no_rule_again_and_another_policy_decides_all(monkeypatch):
+    """What a rule makes of a value in a context is remembered for the policy (a big hierarchy saved again decides
+    120k values again otherwise); the same values under other retain options are decided again, differently."""
+    from AnonymizeOnSaveLib import planner
+
+    scene = buildSampleScene().scene
+    decided = []
+    realDecision = planner._decision
+    monkeypatch.setattr(planner, "_decision", lambda site, policy: decided.append(1) or realDecision(site, policy))
+    first = planner.planChanges(session._sites(scene), Policy(key="decided-once-key"))
+    assert decided
+    del decided[:]
+    again = planner.planChanges(session._sites(scene), Policy(key="decided-once-key"))
+    assert decided == []
+    assert [(change.site.place, change.value) for change in again] == [(c.site.place, c.value) for c in first]
+    retaining = planner.planChanges(session._sites(scene), Policy(key="decided-once-key", retain={"longitudinalDates"}))
+    assert decided
+    shifted = {change.site.place: change.value for change in retaining if change.category == "dates"}
+    removed = {change.site.place: change.value for change in first if change.category == "dates"}
+    assert shifted and shifted != removed

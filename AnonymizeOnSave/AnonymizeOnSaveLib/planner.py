@@ -137,12 +137,18 @@ class Decided:
         self.changes, self.found, self.textSites, self.dataSites = [], [], [], []
 
 
+_decisions = [None, {}]  # the fingerprint of the policy the rules last decided for, and (site facts) -> decision
+_DECISIONS_KEPT = 1 << 17  # about 25 MB: a 10k-item hierarchy's decisions
+
+
 def decideRules(sites, policy):
-    """The Decided of sites (Sites, or Decided of earlier sites, in order) under policy."""
+    """The Decided of sites (Sites, or Decided of earlier sites, in order) under policy. What a rule decides for a
+    value in a context is remembered for the policy (a scene saved again decides nothing again)."""
     decided = Decided()
     changes, foundValues, textSites, dataSites = decided.changes, decided.found, decided.textSites, decided.dataSites
-    markers = policy.markerValues()
-    ruleForAttribute = profile.ruleForAttribute
+    if _decisions[0] != policy.fingerprint():
+        _decisions[:] = [policy.fingerprint(), {}]
+    remembered = _decisions[1]
     for site in sites:  # the most frequent kind first: a large hierarchy has ~12 attributes per item
         if site.__class__ is Decided:
             changes += site.changes
@@ -150,38 +156,54 @@ def decideRules(sites, policy):
             textSites += site.textSites
             dataSites += site.dataSites
             continue
-        kind, value = site.kind, site.value
-        if kind == ATTRIBUTE and value is not None:
-            rule = ruleForAttribute(site.name)
-            if rule is None:
-                textSites.append(site)
-                continue
-            new, category = policy.applyRule(rule, value, site.context), rule.category
-        elif kind == MARKER:
-            new, category = markers[site.name], profile.MARKERS
-        elif value is None:
-            continue
-        elif kind == DATA:
-            dataSites.append(site)
-            continue
-        elif kind == TEXT:
+        facts = (site.kind, site.name, site.value, site.context, site.source)
+        decision = remembered.get(facts)
+        if decision is None:
+            decision = _decision(site, policy)
+            if len(remembered) < _DECISIONS_KEPT:
+                remembered[facts] = decision
+        if decision is _TEXT:
             textSites.append(site)
-            continue
-        elif kind in (ITEM_UID, PATIENT_ITEM_UID):
-            rule = profile.ruleForItemUid(site.name, kind == PATIENT_ITEM_UID)
-            new, category = policy.applyRule(rule, value, site.context), rule.category
-        elif kind == PATIENT_ITEM_NAME:
-            new = policy.pseudonyms.personName(site.source or value, site.context.key)
-            category = profile.ITEM_NAMES
-        elif kind == STUDY_ITEM_NAME:
-            description = site.source and policy.applyRule(profile.RULES["StudyDescription"], site.source)
-            new, category = description or ANONYMIZED_STUDY_NAME, profile.ITEM_NAMES
-        else:
-            raise ValueError(f"unknown site kind {kind!r}")
-        if new != value:
+        elif decision is _DATA:
+            dataSites.append(site)
+        elif decision is not _KEPT:
+            new, category, pairs = decision
             changes.append(Change(site, new, category))
-            foundValues.extend(valuePairs(value, new, category))
+            foundValues += pairs
     return decided
+
+
+_TEXT, _DATA, _KEPT = object(), object(), object()  # a site left to search as text or data; a value that stays
+
+
+def _decision(site, policy):
+    """What the rules make of a site: _TEXT, _DATA, _KEPT, or (new value, category, its valuePairs)."""
+    kind, value = site.kind, site.value
+    if kind == ATTRIBUTE and value is not None:
+        rule = profile.ruleForAttribute(site.name)
+        if rule is None:
+            return _TEXT
+        new, category = policy.applyRule(rule, value, site.context), rule.category
+    elif kind == MARKER:
+        new, category = policy.markerValues()[site.name], profile.MARKERS
+    elif value is None:
+        return _KEPT
+    elif kind == DATA:
+        return _DATA
+    elif kind == TEXT:
+        return _TEXT
+    elif kind in (ITEM_UID, PATIENT_ITEM_UID):
+        rule = profile.ruleForItemUid(site.name, kind == PATIENT_ITEM_UID)
+        new, category = policy.applyRule(rule, value, site.context), rule.category
+    elif kind == PATIENT_ITEM_NAME:
+        new = policy.pseudonyms.personName(site.source or value, site.context.key)
+        category = profile.ITEM_NAMES
+    elif kind == STUDY_ITEM_NAME:
+        description = site.source and policy.applyRule(profile.RULES["StudyDescription"], site.source)
+        new, category = description or ANONYMIZED_STUDY_NAME, profile.ITEM_NAMES
+    else:
+        raise ValueError(f"unknown site kind {kind!r}")
+    return _KEPT if new == value else (new, category, tuple(valuePairs(value, new, category)))
 
 
 def planChanges(sites, policy, knownValues=(), laterValues=()):
