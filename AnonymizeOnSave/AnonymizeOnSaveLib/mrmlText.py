@@ -133,16 +133,13 @@ class _Composite:
         return entry
 
     def render(self):
+        """The entries as Slicer writes them, XML-encoded (character by character: the whole text at once)."""
         present = [(name, value) for name, value in self.entries if value is not None]
         if self.legacyUids:
-            return "".join(f"{xmlEncode(name)}; {xmlEncode(value)}:" for name, value in present)
+            return xmlEncode("".join(f"{name}; {value}:" for name, value in present))
         if self.isItem:
-            return "".join(
-                f"{xmlEncode(name)}^{xmlEncode(value)}|" if name else f"{xmlEncode(value)}|" for name, value in present
-            )
-        return ";".join(
-            f"{xmlEncode(name)}:{xmlEncode(value.replace('%', '%25').replace(';', '%3B'))}" for name, value in present
-        )
+            return xmlEncode("".join(f"{name}^{value}|" if name else f"{value}|" for name, value in present))
+        return xmlEncode(";".join(f"{name}:{value.replace('%', '%25').replace(';', '%3B')}" for name, value in present))
 
 
 class _Element:

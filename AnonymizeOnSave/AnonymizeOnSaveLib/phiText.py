@@ -190,10 +190,15 @@ def _timeKeys(value):
     return keys
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def valueKeys(value, category):
     """The token runs under which a value of this category may be written: also with every non-ASCII letter dropped,
     as Slicer's Save dialog writes file names ("Mller" for "Müller"), and, of a comment or other free text, each phone
-    number and e-mail address in it alone."""
+    number and e-mail address in it alone. Remembered: a scene saved under another key has the same values."""
+    return tuple(_valueKeys(value, category))
+
+
+def _valueKeys(value, category):
     keys = _keys(value, category)
     if not value.isascii():
         dropped = "".join(character for character in value if character.isascii())
