@@ -212,22 +212,22 @@ def _isDate(digits):
     return "1800" <= digits[:4] <= "2199" and "01" <= digits[4:6] <= "12" and "01" <= digits[6:8] <= "31"
 
 
-_WORD = re.compile(r"\S+")
 _SPACE = re.compile(r"\s")
 
 
-def windows(text, size, words):
-    """(start, end) of overlapping pieces of a text, cut at white space about size characters apart: each begins the
-    given number of white-space-separated words before the end of the one before, so whatever spans at most that
-    many words lies whole in one piece (a token never holds white space)."""
+def windows(text, size, count):
+    """(start, end) of overlapping pieces of a text, cut at white space about size characters apart: each begins at
+    the word holding the count-th token before the end of the one before, so whatever spans at most count tokens
+    (however many words of punctuation lie between them) lies whole in one piece. Tokens are counted as written
+    (before references are decoded or invisible characters dropped, which only join tokens): never fewer."""
     start = 0
     while True:
         cut = _SPACE.search(text, min(len(text), start + size))
         while cut is not None:
-            following = _wordsBack(text, start, cut.start(), words)
+            following = _tokensBack(text, start, cut.start(), count)
             if following > start:
                 break
-            cut = _SPACE.search(text, min(len(text), cut.start() + size))  # too few words to overlap: a longer piece
+            cut = _SPACE.search(text, min(len(text), cut.start() + size))  # too few tokens to overlap: a longer piece
         if cut is None:
             yield start, len(text)
             return
@@ -235,12 +235,21 @@ def windows(text, size, words):
         start = following
 
 
-def _wordsBack(text, start, end, words):
-    """Where the given number of words ending before end begins, searching no further back than start."""
-    reach = 64 * words
+def _tokensBack(text, start, end, count):
+    """Where the word holding the count-th token before end begins, searching no further back than start."""
+    reach = 64 * count
     while True:
         first = max(start, end - reach)
-        found = [match.start() for match in _WORD.finditer(text, first, end)]
-        if len(found) > words or first == start:
-            return found[-words] if len(found) >= words else start
+        found = [match.start() for match in _TOKEN.finditer(text, first, end)]
+        if len(found) > count or first == start:  # (the first one found may be cut short by first)
+            break
+        reach *= 2
+    if len(found) < count:
+        return start
+    position, reach = found[-count], 256
+    while True:  # back to the white space before its word
+        first = max(start, position - reach)
+        spaces = [match.end() for match in _SPACE.finditer(text, first, position)]
+        if spaces or first == start:
+            return spaces[-1] if spaces else start
         reach *= 2
