@@ -72,8 +72,9 @@ def anonymizedText(text, fileName, policy, knownValues=(), entryCounts=None):
     """The Cleaned text of a .mrml text to be written as fileName.
 
     knownValues: (original, replacement, category) of the values the live scene holds outside the text;
-    entryCounts: how many attributes and UIDs its hierarchy items hold and how many attributes its nodes hold
-    (NotServed when the text reads back otherwise, or cannot be read). Raises MrmlStringError when it cannot be
+    entryCounts: how many attributes and UIDs its hierarchy items hold and how many attributes its nodes hold, with
+    the characters of their names (sceneSites.entryCounts; NotServed when the text reads back otherwise, or cannot
+    be read). Raises MrmlStringError when it cannot be
     written without PHI: a data file name holding a value (a .mrml cannot rename the files it refers to), the
     scene's own name holding one, or a value still found in the cleaned text. The same text cleaned last for the
     same policy and values is not cleaned again."""
@@ -88,7 +89,8 @@ def anonymizedText(text, fileName, policy, knownValues=(), entryCounts=None):
         raise NotServed(f"the scene text cannot be read back ({error})") from None
     if entryCounts is not None and document.entryCounts() != entryCounts:
         raise NotServed(
-            "a value or a name Slicer writes unescaped ('|' in an item's, ';' in a node's) reads back as two"
+            "a value or a name holding a separator Slicer writes unescaped ('|' or '^' in an item's, ';' or ':' in a"
+            " node's) reads back otherwise"
         )
     changes = planChanges(document.sites(policy=policy), policy, laterValues=knownValues)
     renamed = [change.site.place for change in changes if change.category == profile.FILE_NAMES]

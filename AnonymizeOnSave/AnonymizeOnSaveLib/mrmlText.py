@@ -388,9 +388,7 @@ class _ItemTag:
     def __init__(self, text, element):
         self.text = text
         self.raw = {name: element.raw[name] for name in ("id", "parent", "dataNode") if name in element.raw}
-        self.entryCount = sum(
-            len(element.composite(name).entries) for name in ("attributes", "uids") if name in element.raw
-        )
+        self.entryCount = _entryCount(element.composite(name) for name in ("attributes", "uids") if name in element.raw)
         item = _XmlItem(element)
         self.level = item.level
         self.isDicomPatient = isDicomPatient(item)
@@ -480,6 +478,12 @@ class _ItemTag:
         if self._rendered[0][0] is decided:
             self._rendered = ((compact, self._rendered[0][1]), self._rendered[1])
         self._decided, self._compact = compact, True
+
+
+def _entryCount(composites):
+    """(entries, characters of their names) of composites."""
+    entries = [entry[0] for composite in composites for entry in composite.entries]
+    return len(entries), sum(map(len, entries))
 
 
 _MARKER_NAMES = (profile.PATIENT_IDENTITY_REMOVED, profile.DEIDENTIFICATION_METHOD)
@@ -711,10 +715,11 @@ class MrmlDocument:
         self._renderedTags = {tag: tag.write(written) for tag, written in byTag.items()}
 
     def entryCounts(self):
-        """How many attributes and UIDs the items hold, and how many attributes the nodes hold, as read."""
-        items = sum(tag.entryCount for tag, _, _ in self.itemTags)
-        nodes = sum(len(e.composite("attributes").entries) for e in self.nodeElements if e.raw.get("attributes"))
-        return items, nodes
+        """How many attributes and UIDs the items hold and how many characters their names have; the same of the
+        nodes' attributes; as read (sceneSites.entryCounts gives the live scene's)."""
+        items = [tag.entryCount for tag, _, _ in self.itemTags]
+        nodes = _entryCount(e.composite("attributes") for e in self.nodeElements if e.raw.get("attributes"))
+        return (sum(count for count, _ in items), sum(length for _, length in items), *nodes)
 
     def render(self):
         """The text with every changed value written; identical bytes elsewhere."""

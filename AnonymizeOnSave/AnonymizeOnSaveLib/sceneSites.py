@@ -301,21 +301,24 @@ def sitesTheSceneFileLacks(scene):
 
 
 def entryCounts(scene):
-    """(attributes and UIDs of the subject hierarchy items, the scene item's included; attributes of the nodes saved
-    with the scene), the copies scene views keep included (Commit writes them too)."""
-    items = nodes = 0
+    """(attributes and UIDs of the subject hierarchy items, the scene item's included, and the characters of their
+    names; the same of the attributes of the nodes saved with the scene), the copies scene views keep included
+    (Commit writes them too). A name or value holding a separator Slicer writes unescaped reads back otherwise."""
+    itemNames, nodeNames = [], []
     for each in [scene, *storedScenes(scene)]:
         sh = subjectHierarchyNode(each)
         if sh is not None:
             children = vtk.vtkIdList()
             sh.GetItemChildren(sh.GetSceneItemID(), children, True)
             ids = [sh.GetSceneItemID()] + [children.GetId(index) for index in range(children.GetNumberOfIds())]
-            items += sum(len(sh.GetItemAttributeNames(item)) + len(sh.GetItemUIDNames(item)) for item in ids)
+            for item in ids:
+                itemNames += sh.GetItemAttributeNames(item)
+                itemNames += sh.GetItemUIDNames(item)
         for index in range(each.GetNumberOfNodes()):
             node = each.GetNthNode(index)
             if node.GetSaveWithScene():
-                nodes += len(node.GetAttributeNames() or ())
-    return items, nodes
+                nodeNames += node.GetAttributeNames() or ()
+    return len(itemNames), sum(map(len, itemNames)), len(nodeNames), sum(map(len, nodeNames))
 
 
 def storedScenes(scene):
