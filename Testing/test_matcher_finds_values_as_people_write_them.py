@@ -217,3 +217,22 @@ def test_a_matcher_made_again_for_the_same_values_remembers_what_was_searched_an
     assert again.replace("series 2 of Quintero") == "series 2 of ANON^Q"  # "series" was another copy's value
     assert phiText.matcherFor(values, ["NO"]).replace("Maria Quintero, series 2") == "ANON^Q, series 2"
     assert searched == ["series 2 of Quintero", "Maria Quintero, series 2"]  # other own texts: another matcher
+
+
+@pytest.mark.parametrize(
+    ("value", "category", "typed"),
+    [
+        ("Fakeperson^José", profile.NAMES, "José2024 follow-up"),
+        ("Quintero^María", profile.NAMES, "María1 Quintero2"),
+        ("Фейков^Иван", profile.NAMES, "Фейков2024 контроль"),
+        ("الحسن^علي", profile.NAMES, "الحسن2 note"),
+        ("19450302", profile.DATES, "МРТ19450302"),
+        ("20040119", profile.DATES, "20040119é scan"),
+        ("20040119", profile.DATES, "2004-01-19é"),
+    ],
+)
+def test_digits_glued_to_a_letter_of_any_script_are_cut_apart(value, category, typed):
+    """Found by a hunt: "Jose2024" was cut into "Jose" and "2024" and its name found, "José2024" was not (the test
+    for glued tokens knew ASCII letters only), so both designs wrote it."""
+    assert _replaced(value, category, typed) != typed
+    assert PhiTextMatcher([(value, NAME, category)]).contains(typed * 100)
