@@ -77,3 +77,44 @@ def test_the_pieces_overlap_by_as_many_words_as_the_longest_spelling(monkeypatch
     matcher = PhiTextMatcher(VALUES)
     monkeypatch.setattr(phiText, "SEARCHED_PIECE", 1)
     assert matcher.contains(f"series 1 T1 {spelling} n1 Level^Folder")
+
+
+def _sceneLikeText(lines=3000):
+    """A scene file's shape: one tag a line, each with its own values."""
+    return "".join(
+        f'  <Item id="{index}" name="series {index}" attributes="Level^Folder|Code^{index * 7}|"/>\n'
+        for index in range(lines)
+    )
+
+
+def test_an_edit_moves_only_the_cuts_near_it():
+    text = _sceneLikeText()
+    edited = text.replace('name="series 1500"', 'name="series 1500 (edited)"')
+    before = {text[start:end] for start, end in windows(text, 4096, 20)}
+    after = [edited[start:end] for start, end in windows(edited, 4096, 20)]
+    assert len(after) > 20 and sum(piece not in before for piece in after) <= 2
+
+
+def test_a_text_searched_again_after_an_edit_searches_only_the_pieces_around_it(monkeypatch):
+    """A piece the same values found clean is not searched again (by its digest); an edit is, and a value the
+    matcher learns makes every piece be searched again."""
+    monkeypatch.setattr(phiText, "SEARCHED_PIECE", 4096)
+    matcher = phiText.matcherFor(VALUES, ["YES"])
+    text = _sceneLikeText()
+    searched = []
+    realSearch = PhiTextMatcher._containsWhole
+    monkeypatch.setattr(
+        PhiTextMatcher, "_containsWhole", lambda self, piece: searched.append(1) or realSearch(self, piece)
+    )
+    assert not matcher.contains(text)
+    pieces = len(searched)
+    assert pieces > 20
+    del searched[:]
+    again = phiText.matcherFor(VALUES, ["YES"])  # the next save's matcher: the same values
+    assert not again.contains(text.replace('name="series 1500"', 'name="series 1500 (edited)"'))
+    assert 1 <= len(searched) <= 2
+    assert again.contains(text.replace('name="series 2900"', 'name="Maria Quintero"'))
+    again.add([("series 1200", "", profile.DESCRIPTIONS)])
+    del searched[:]
+    assert again.contains(text)
+    assert len(searched) > 1

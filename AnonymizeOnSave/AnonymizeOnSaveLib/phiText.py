@@ -18,6 +18,7 @@ Values shorter than MIN_CHARACTERS letters and digits (2 CJK characters) are not
 """
 
 import functools
+import hashlib
 import itertools
 import re
 
@@ -45,6 +46,7 @@ MAX_REMEMBERED_TEXTS = 1 << 16
 # A long text is searched in overlapping pieces of about this many characters (the same matches: see contains), so
 # that a piece a quick test cannot clear is cut finely alone, not the whole text with it.
 SEARCHED_PIECE = 1 << 18
+MAX_CLEAN_PIECES = 1 << 12
 MIN_TRUNCATED = 3  # the characters a value cut short by a file name's length limit keeps, to be recognised alone
 # What a matched value becomes when its own replacement is empty: readable, and never misleading.
 STAND_INS = {
@@ -264,6 +266,7 @@ class PhiTextMatcher:
         self._ownTexts = set()  # what this tool writes (markers), besides the replacements
         self._own = None  # the tokens, as written, of every replacement and own text (made when first needed)
         self._known = {}  # a short text already searched -> its replacements (a hierarchy repeats its names)
+        self._clean = set()  # digests of the pieces of long texts searched and found clean (a file saved again)
         self._reach = 1  # the most tokens a match can span (a key's, or a long ID's written one character a token)
         self.add(pairs)
 
@@ -273,7 +276,7 @@ class PhiTextMatcher:
             if (original, category) in self._seen:
                 continue
             self._seen.add((original, category))
-            self._known = {}
+            self._known, self._clean = {}, set()
             if category == profile.UIDS and "." in original and _DOTTED_NUMBER.fullmatch(original):
                 self._own = None
                 uid = canonicalUid(original)
@@ -304,7 +307,7 @@ class PhiTextMatcher:
         """Texts this tool writes that hold no value (the de-identification markers): their glued tokens are not cut
         finer in search of a value."""
         self._ownTexts.update(texts)
-        self._own, self._known = None, {}
+        self._own, self._known, self._clean = None, {}, set()
 
     def _ownTokens(self):
         """The tokens, as written, of every replacement and own text: a token that is one of them is this tool's
@@ -324,7 +327,8 @@ class PhiTextMatcher:
         twin._keysByToken = {token: list(keys) for token, keys in self._keysByToken.items()}
         twin._joinable, twin._joinPrefixes = self._joinable.copy(), self._joinPrefixes.copy()
         twin._anchorSet, twin._ownTexts, twin._own = self._anchorSet, self._ownTexts.copy(), self._own
-        twin._known, twin._reach = self._known, self._reach  # shared until either adds values (then its own)
+        twin._known, twin._clean = self._known, self._clean  # shared until either adds values (then its own)
+        twin._reach = self._reach
         return twin
 
     def _matches(self, folded, joined=True, distinct=None):
@@ -408,16 +412,30 @@ class PhiTextMatcher:
         return ".0" in text and not self._uidAnchors.isdisjoint(_ZERO_LED_ARC.findall(text))
 
     def contains(self, text):
-        """Whether text holds a known value. A long text is searched in pieces cut at white space that overlap by
-        more words than a match can span (a token never holds white space): each match lies whole in one."""
+        """Whether text holds a known value. A long text is searched in pieces (textTokens.windows) that overlap by
+        more tokens than a match can span: each match lies whole in one."""
         if not text or not (self._anchorSet or self._uids):
             return False
         if len(text) <= MAX_REMEMBERED:
             return bool(self.replacements(text))
         if len(text) > 2 * SEARCHED_PIECE:
-            pieces = windows(text, SEARCHED_PIECE, self._reach + 1)
-            return any(self._containsWhole(text[start:end]) for start, end in pieces)
+            return any(
+                self._pieceContains(text[start:end]) for start, end in windows(text, SEARCHED_PIECE, self._reach + 1)
+            )
         return self._containsWhole(text)
+
+    def _pieceContains(self, piece):
+        """Whether a piece of a long text holds a known value; a piece this matcher's values found clean before (the
+        same text, by its BLAKE2 digest) is not searched again."""
+        digest = hashlib.blake2b(piece.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        if digest in self._clean:
+            return False
+        if self._containsWhole(piece):
+            return True
+        if len(self._clean) >= MAX_CLEAN_PIECES:
+            self._clean.clear()
+        self._clean.add(digest)
+        return False
 
     def _containsWhole(self, text):
         folded = tokens(text)

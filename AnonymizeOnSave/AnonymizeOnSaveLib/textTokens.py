@@ -14,6 +14,7 @@ ordinal suffixes ("4th", "1er"), and leading zeros ("0113619" in a UID arc writt
 """
 
 import html
+import math
 import re
 import unicodedata
 
@@ -218,23 +219,41 @@ _SPACE = re.compile(r"\s")
 
 
 def windows(text, size, count):
-    """(start, end) of overlapping pieces of a text, cut at white space about size characters apart: each begins at
-    the word holding the count-th token before the end of the one before, so whatever spans at most count tokens
-    (however many words of punctuation lie between them) lies whole in one piece. Tokens are counted as written
-    (before references are decoded or invisible characters dropped, which only join tokens): never fewer."""
+    """(start, end) of overlapping pieces of a text, each cut at a newline the text after it chooses (an edit moves
+    only the cuts near it: the other pieces are the same text as before) about size characters apart, or at white
+    space after 4 x size. Each begins at the word holding the count-th token before the end of the one before, so
+    whatever spans at most count tokens (however many words of punctuation lie between them) lies whole in one
+    piece. Tokens are counted as written (before references are decoded or invisible characters dropped, which only
+    join tokens): never fewer."""
     start = 0
+    lines = text.count("\n") or 1
+    odds = 1 << max(0, round(math.log2(max(1.0, size * lines / max(1, len(text))))))  # about size apart
     while True:
-        cut = _SPACE.search(text, min(len(text), start + size))
+        cut = _nextCut(text, start, size, odds)
         while cut is not None:
-            following = _tokensBack(text, start, cut.start(), count)
+            following = _tokensBack(text, start, cut, count)
             if following > start:
                 break
-            cut = _SPACE.search(text, min(len(text), cut.start() + size))  # too few tokens to overlap: a longer piece
+            cut = _nextCut(text, cut, size, odds)  # too few tokens to overlap: a longer piece
         if cut is None:
             yield start, len(text)
             return
-        yield start, cut.start()
+        yield start, cut
         start = following
+
+
+def _nextCut(text, start, size, odds):
+    """Where a piece from start may end: a newline at least size / 8 on whose next 32 characters hash to a multiple
+    of odds (in this process), else the first white space 4 x size on; None when the text ends first."""
+    position, limit = start + 1 + size // 8, start + 1 + 4 * size
+    while True:
+        newline = text.find("\n", position, limit)
+        if newline < 0:
+            space = _SPACE.search(text, min(len(text), max(position, limit)))
+            return space.start() if space else None
+        if hash(text[newline + 1 : newline + 33]) % odds == 0:
+            return newline
+        position = newline + 1
 
 
 def _tokensBack(text, start, end, count):
