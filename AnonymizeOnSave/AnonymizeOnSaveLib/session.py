@@ -112,6 +112,7 @@ class AnonymizationSession:
         self.report = None
         self.verified = set()  # paths already searched for this session's values
         self._applied = []
+        self._nodes = []  # the nodes the changes write to
         self._changes = PlannedChanges()
 
     @cycleCollectionPaused
@@ -132,9 +133,9 @@ class AnonymizationSession:
             ]
             if renamed:
                 raise AnonymizationError(renamesRefused(renamed))
-        applied = []
+        applied, self._nodes = [], _nodesOf(changes)
         try:
-            with eventsHeld(_nodesOf(changes)):
+            with eventsHeld(self._nodes):
                 for change in changes:
                     applied.append(change)  # first: an interrupt may land just after the write
                     change.site.handle.write(change.value)
@@ -195,7 +196,7 @@ class AnonymizationSession:
     def _restoreApplied(self):
         applied, self._applied = self._applied, []
         failed = []
-        with eventsHeld(_nodesOf(applied)):
+        with eventsHeld(self._nodes):  # (those of every change: the applied ones are among them)
             self._restoreEach(applied, failed)
         if failed:
             raise RestoreError(f"{len(failed)} value(s) could not be restored, first at {failed[-1]}")
@@ -203,16 +204,17 @@ class AnonymizationSession:
     @classmethod
     def _restoreEach(cls, applied, failed):
         """Put back each value; an interrupt (Ctrl-C) is raised only once every value is back."""
-        interrupt = None
+        interrupt, restoreOne = None, cls._restoreOne
         for change in reversed(applied):
-            for _ in range(2):  # an interrupt during one value: try that value once more
+            try:
+                restoreOne(change, failed)
+            except BaseException as error:  # an interrupt during one value: try that value once more
+                interrupt = interrupt or error
                 try:
-                    cls._restoreOne(change, failed)
-                    break
-                except BaseException as error:
-                    interrupt = interrupt or error
-            else:
-                failed.append(change.site.place)
+                    restoreOne(change, failed)
+                except BaseException as again:
+                    interrupt = interrupt or again
+                    failed.append(change.site.place)
         if interrupt is not None:
             if failed:
                 logging.error("%d value(s) could not be restored, first at %s", len(failed), failed[-1])
