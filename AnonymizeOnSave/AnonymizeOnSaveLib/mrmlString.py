@@ -17,7 +17,7 @@ the live design saves such a scene (NotServed).
 
 import os
 import stat
-from collections import namedtuple
+from collections import Counter, namedtuple
 
 from . import profile
 from .mrmlText import ItemTags, MrmlDocument, MrmlSyntaxError
@@ -106,7 +106,8 @@ def anonymizedText(text, fileName, policy, knownValues=(), entryCounts=None):
         remaining = [change.site.place for change in planChanges(MrmlDocument(cleaned).sites(), policy)]
     if remaining:
         raise MrmlStringError(f"patient data would remain at {remaining[0]}: nothing was written")
-    _lastCleaned[:] = [memo, Cleaned(cleaned, Report.fromChanges(changes).counts, matcher, result)]
+    counts = Report.fromChanges(changes).counts + Counter(dict(changes.reused))  # (those the kept tags made)
+    _lastCleaned[:] = [memo, Cleaned(cleaned, counts, matcher, result)]
     return _lastCleaned[1]
 
 

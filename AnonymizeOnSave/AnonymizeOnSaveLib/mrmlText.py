@@ -9,6 +9,7 @@ makes the same decisions for a file as for a live save.
 
 import itertools
 import re
+from collections import Counter
 from xml.parsers import expat
 
 from . import profile
@@ -18,7 +19,6 @@ from .planner import (
     ITEM_UID,
     PATIENT_ITEM_UID,
     TEXT,
-    Change,
     Decided,
     Site,
     decideRules,
@@ -27,7 +27,7 @@ from .planner import (
     outsideContext,
     patientContext,
 )
-from .policy import NO_PATIENT
+from .policy import NO_PATIENT, PatientContext
 
 
 class MrmlSyntaxError(ValueError):
@@ -385,6 +385,27 @@ class _ItemTag:
     positions, its text and data Sites without handles; no parsed element. A tag is parsed again to be rendered anew;
     an element is written once, then dropped (so none is ever reused written)."""
 
+    __slots__ = (
+        "_compact",
+        "_decided",
+        "_element",
+        "_fingerprint",
+        "_key",
+        "_live",
+        "_markers",
+        "_positions",
+        "_rendered",
+        "_renderedFor",
+        "_renderedWrites",
+        "_ruleWrites",
+        "entryCount",
+        "isDicomPatient",
+        "level",
+        "patientContext",
+        "raw",
+        "text",
+    )
+
     def __init__(self, text, element):
         self.text = text
         self.raw = {name: element.raw[name] for name in ("id", "parent", "dataNode") if name in element.raw}
@@ -396,11 +417,15 @@ class _ItemTag:
         self._markers = {name: item.attribute(name) for name in _MARKER_NAMES}
         self._element = element  # the element read, until Sites are made on it
         self._live = None  # (context, place, element, its Sites): Sites with handles, until written
-        self._key = self._decided = None  # (context, place, fingerprint) and the Decided planned for them
+        # The context (its key and options), place and policy fingerprint of the Decided planned for them. Kept as
+        # strings, numbers and references, in no new tuple or list: what a tag keeps between saves is not visited by
+        # the cycle collector, apart from a few objects (a full collection costs in proportion to them).
+        self._key = self._fingerprint = self._decided = None
         self._compact = False  # whether that Decided is compact: then these give its Sites' positions
         self._positions = {}  # id(text or data Site of the compact Decided) -> its position among the tag's Sites
-        self._rulePositions = []  # the positions of the Sites of the compact Decided's changes
-        self._rendered = ((None, None), None)  # the last (Decided, [(position, value)] of other changes), its text
+        self._ruleWrites = ()  # (position of its Site, new value) of each change of the Decided made compact
+        self._renderedFor = self._rendered = None  # the Decided last written, and the text it rendered
+        self._renderedWrites = ()  # with it, (position, value) of each other change written
 
     def attribute(self, name):
         """A de-identification marker's value (outsideContext reads a scene item's)."""
@@ -421,35 +446,38 @@ class _ItemTag:
 
     def decided(self, policy, fingerprint, context, place):
         """The Decided of its Sites under policy (whose fingerprint is given)."""
-        if self._key != (context, place, fingerprint):
+        if self._key != (context.key, context.deidentifiedOptions, place) or self._fingerprint != fingerprint:
             self._decided = decideRules(self.sites(context, place), policy)
-            self._key, self._compact = (context, place, fingerprint), False
+            self._key, self._fingerprint = (context.key, context.deidentifiedOptions, place), fingerprint
+            self._compact, self._ruleWrites = False, ()
         return self._decided
 
     def write(self, changes):
         """The tag's text with its Decided's changes and changes (to the text and data Sites of its Decided) written,
         None when it stays as it was; the tag is compact afterwards, whatever happens."""
-        if self._live is None and not changes and self._rendered[0][0] is self._decided and not self._rendered[0][1]:
-            return self._rendered[1]  # (compact, written as last time)
+        if self._live is None and not changes and self._renderedFor is self._decided and not self._renderedWrites:
+            return self._rendered  # (compact, written as last time)
         try:
             decided = self._decided
-            if not decided.changes and not changes:
+            if not decided.changes and not self._ruleWrites and not changes:
                 return None
             positions = self._positions if self._compact else self._livePositions()
-            written = (decided, [(positions[id(change.site)], change.value) for change in changes])
-            if written[0] is self._rendered[0][0] and written[1] == self._rendered[0][1]:
-                return self._rendered[1]
-            ruleSites = [change.site for change in decided.changes]
+            written = tuple((positions[id(change.site)], change.value) for change in changes)
+            if decided is self._renderedFor and written == self._renderedWrites:
+                return self._rendered
             if self._compact:  # on a new element, by position
-                sites = self.sites(*self._key[:2])
-                ruleSites = [sites[position] for position in self._rulePositions]
+                sites = self.sites(PatientContext(*self._key[:2]), self._key[2])
+                ruleWrites = [(sites[position], value) for position, value in self._ruleWrites]
+            else:
+                ruleWrites = [(change.site, change.value) for change in decided.changes]
             sites = self._live[3]
-            for site, change in zip(ruleSites, decided.changes):
-                site.handle.write(change.value)
-            for position, value in written[1]:
+            for site, value in ruleWrites:
+                site.handle.write(value)
+            for position, value in written:
                 sites[position].handle.write(value)
-            self._rendered = (written, _applied(self.text, _elementEdits(self._live[2], self.text)))
-            return self._rendered[1]
+            self._rendered = _applied(self.text, _elementEdits(self._live[2], self.text))
+            self._renderedFor, self._renderedWrites = decided, written
+            return self._rendered
         finally:
             self._makeCompact()
 
@@ -465,18 +493,21 @@ class _ItemTag:
         decided = self._decided
         if decided is None or self._compact:
             return
-        compact = Decided()
-        compact.changes = [Change(None, change.value, change.category) for change in decided.changes]
-        self._rulePositions = [positions[id(change.site)] for change in decided.changes]
-        compact.found = decided.found
+        compact = Decided()  # (tuples of strings and numbers: no object the cycle collector must visit)
+        compact.changes = ()
+        compact.reused = tuple(Counter(change.category for change in decided.changes).items())
+        self._ruleWrites = tuple((positions[id(change.site)], change.value) for change in decided.changes)
+        compact.found = tuple(decided.found)
         self._positions = {}
-        for kept, full in ((compact.textSites, decided.textSites), (compact.dataSites, decided.dataSites)):
-            for site in full:
+        for kind in ("textSites", "dataSites"):
+            kept = []
+            for site in getattr(decided, kind):
                 copy = Site(site.kind, site.name, site.value, site.place, site.context, None, site.source)
                 self._positions[id(copy)] = positions[id(site)]
                 kept.append(copy)
-        if self._rendered[0][0] is decided:
-            self._rendered = ((compact, self._rendered[0][1]), self._rendered[1])
+            setattr(compact, kind, tuple(kept))
+        if self._renderedFor is decided:
+            self._renderedFor = compact
         self._decided, self._compact = compact, True
 
 

@@ -6,7 +6,7 @@ same decisions are made for a live scene at save time and for a file cleaned aft
 """
 
 import re
-from collections import namedtuple
+from collections import Counter, namedtuple
 
 from . import profile
 from .fileNames import replaceInFileName
@@ -124,17 +124,19 @@ class PlannedChanges(list):
         super().__init__()
         self.values = []
         self.matcher = PhiTextMatcher()
+        self.reused = ()  # (category, count) of changes a surface makes from kept Decided, not listed here
 
 
 class Decided:
     """The first step of a plan: the changes the rules decide for some sites, the (original, replacement, category)
     of the values they replace, and the text and data sites left to search once every value is known. A surface may
-    keep it for sites that have not changed and give it to planChanges in their place (same policy, same sites)."""
+    keep it for sites that have not changed and give it to planChanges in their place (same policy, same sites);
+    kept, its changes may be made by the surface itself and only counted here: reused, (category, count) pairs."""
 
-    __slots__ = ("changes", "dataSites", "found", "textSites")
+    __slots__ = ("changes", "dataSites", "found", "reused", "textSites")
 
     def __init__(self):
-        self.changes, self.found, self.textSites, self.dataSites = [], [], [], []
+        self.changes, self.found, self.textSites, self.dataSites, self.reused = [], [], [], [], ()
 
 
 _decisions = [None, {}]  # the fingerprint of the policy the rules last decided for, and (site facts) -> decision
@@ -146,6 +148,7 @@ def decideRules(sites, policy):
     value in a context is remembered for the policy (a scene saved again decides nothing again)."""
     decided = Decided()
     changes, foundValues, textSites, dataSites = decided.changes, decided.found, decided.textSites, decided.dataSites
+    reused = Counter()
     if _decisions[0] != policy.fingerprint():
         _decisions[:] = [policy.fingerprint(), {}]
     remembered = _decisions[1]
@@ -155,8 +158,10 @@ def decideRules(sites, policy):
             foundValues += site.found
             textSites += site.textSites
             dataSites += site.dataSites
+            reused.update(dict(site.reused))
             continue
-        facts = (site.kind, site.name, site.value, site.context, site.source)
+        context = site.context  # (flat: a key of strings is no object the cycle collector must visit)
+        facts = (site.kind, site.name, site.value, context.key, context.deidentifiedOptions, site.source)
         decision = remembered.get(facts)
         if decision is None:
             decision = _decision(site, policy)
@@ -170,6 +175,7 @@ def decideRules(sites, policy):
             new, category, pairs = decision
             changes.append(Change(site, new, category))
             foundValues += pairs
+    decided.reused = tuple(reused.items())
     return decided
 
 
@@ -217,6 +223,7 @@ def planChanges(sites, policy, knownValues=(), laterValues=()):
     decided = decideRules(sites, policy)
     changes = PlannedChanges()
     changes += decided.changes
+    changes.reused = decided.reused
     foundValues = list(knownValues) + decided.found
     textSites, dataSites = decided.textSites, decided.dataSites
     markers = policy.markerValues()
