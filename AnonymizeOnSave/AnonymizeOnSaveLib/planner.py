@@ -148,25 +148,26 @@ def decideRules(sites, policy):
     value in a context is remembered for the policy (a scene saved again decides nothing again)."""
     decided = Decided()
     changes, foundValues, textSites, dataSites = decided.changes, decided.found, decided.textSites, decided.dataSites
-    reused = Counter()
+    reused = []  # the reused counts of the Decided given
     if _decisions[0] != policy.fingerprint():
         _decisions[:] = [policy.fingerprint(), {}]
     remembered = _decisions[1]
+    room = _DECISIONS_KEPT - len(remembered)
     for site in sites:  # the most frequent kind first: a large hierarchy has ~12 attributes per item
         if site.__class__ is Decided:
             changes += site.changes
             foundValues += site.found
             textSites += site.textSites
             dataSites += site.dataSites
-            reused.update(dict(site.reused))
+            reused += site.reused
             continue
         context = site.context  # (flat: a key of strings is no object the cycle collector must visit)
         facts = (site.kind, site.name, site.value, context.key, context.deidentifiedOptions, site.source)
         decision = remembered.get(facts)
         if decision is None:
             decision = _decision(site, policy)
-            if len(remembered) < _DECISIONS_KEPT:
-                remembered[facts] = decision
+            if room > 0:
+                remembered[facts], room = decision, room - 1
         if decision is _TEXT:
             textSites.append(site)
         elif decision is _DATA:
@@ -175,7 +176,11 @@ def decideRules(sites, policy):
             new, category, pairs = decision
             changes.append(Change(site, new, category))
             foundValues += pairs
-    decided.reused = tuple(reused.items())
+    if reused:
+        counts = Counter()
+        for category, count in reused:
+            counts[category] += count
+        decided.reused = tuple(counts.items())
     return decided
 
 
