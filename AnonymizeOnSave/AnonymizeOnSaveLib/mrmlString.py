@@ -6,13 +6,15 @@ strip), with the values the live scene holds outside the text (nodes not saved w
 sequences) searched for too, then searched in memory for every value, and only then written, under a temporary
 name renamed into place. The output is the one the live design writes (tests compare them byte for byte).
 The subject hierarchy's item tags of the last text are kept (mrmlText.ItemTags): a scene saved again reads, plans
-and renders only the tags that changed; the whole text is still searched.
+and renders only the tags that changed; every byte is still searched (a piece identical to one the same values
+found clean before is not searched twice).
 
 It serves a headless save of a .mrml when nothing else is written beside it (Commit also saves the data of hidden
 storable nodes into "<scene>_Private", vtkMRMLScene::SavePrivateStorableNodes, which a string Commit skips) and when
-the text stands for the live scene: Slicer writes subject hierarchy values and node attribute names unescaped
-("name^value|", "name:value;"), so a value holding "|" then "^", or a name holding ";", reads back as two entries;
-the live design saves such a scene (NotServed).
+the text stands for the live scene: Slicer writes subject hierarchy attributes and node attribute names unescaped
+("name^value|", "name:value;"), so a value holding "|" then "^", or a name holding "^", "|", ":" or ";", reads back
+as other entries (told by the entries' count and their names' length, live and read); the live design saves such a
+scene (NotServed).
 """
 
 import os
