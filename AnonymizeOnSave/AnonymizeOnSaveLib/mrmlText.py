@@ -7,6 +7,7 @@ names are URL-encoded. The Sites have exactly the meaning sceneSites gives the l
 makes the same decisions for a file as for a live save.
 """
 
+import functools
 import itertools
 import re
 from collections import Counter
@@ -234,12 +235,17 @@ _ITEM_VOCABULARY = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def _isVocabulary(name):
+    return _ITEM_VOCABULARY.fullmatch(name) is not None
+
+
 def _itemEntryNames(element, place, context):
     """DATA Sites for the item's attribute and UID names that are not Slicer's vocabulary."""
     for attribute in ("attributes", "uids"):
         if attribute in element.raw:
             for entry in element.composite(attribute).entries:
-                if entry[1] is not None and entry[0] and not _ITEM_VOCABULARY.fullmatch(entry[0]):
+                if entry[1] is not None and entry[0] and not _isVocabulary(entry[0]):
                     handle = _EntryNameHandle(element, attribute, entry)
                     yield Site(DATA, profile.DATA_TEXT, entry[0], f"{place} {attribute} name", context, handle)
 
@@ -457,6 +463,7 @@ class _ItemTag:
         None when it stays as it was; the tag is compact afterwards, whatever happens."""
         if self._live is None and not changes and self._renderedFor is self._decided and not self._renderedWrites:
             return self._rendered  # (compact, written as last time)
+        positions = None
         try:
             decided = self._decided
             if not decided.changes and not self._ruleWrites and not changes:
@@ -479,20 +486,22 @@ class _ItemTag:
             self._renderedFor, self._renderedWrites = decided, written
             return self._rendered
         finally:
-            self._makeCompact()
+            self._makeCompact(None if self._compact else positions)
 
     def _livePositions(self):
         return {id(site): position for position, site in enumerate(self._live[3])}
 
-    def _makeCompact(self):
-        """Keep the plan without Sites' handles or an element (a rendering of the full plan is kept for it)."""
+    def _makeCompact(self, positions=None):
+        """Keep the plan without Sites' handles or an element (a rendering of the full plan is kept for it).
+        positions: those of its live Sites, when the caller has them."""
         if self._live is None:
             return
-        positions = self._livePositions()
+        if self._decided is None or self._compact:
+            self._live = None
+            return
+        positions = positions or self._livePositions()
         self._live = None
         decided = self._decided
-        if decided is None or self._compact:
-            return
         compact = Decided()  # (tuples of strings and numbers: no object the cycle collector must visit)
         compact.changes = ()
         compact.reused = tuple(Counter(change.category for change in decided.changes).items())
