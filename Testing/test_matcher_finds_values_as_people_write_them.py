@@ -236,3 +236,30 @@ def test_digits_glued_to_a_letter_of_any_script_are_cut_apart(value, category, t
     for glued tokens knew ASCII letters only), so both designs wrote it."""
     assert _replaced(value, category, typed) != typed
     assert PhiTextMatcher([(value, NAME, category)]).contains(typed * 100)
+
+
+@pytest.mark.parametrize(
+    ("value", "category", "typed"),
+    [
+        ("MRN40718253", profile.IDENTIFIERS, "copied from DICOM.MRN40718253"),
+        ("MRN40718253", profile.IDENTIFIERS, "DICOM.PatientID MRN40718253 DICOM.MRN40718253"),
+        ("19450302", profile.DATES, "DICOMHierarchy.Born19450302 and Born19450302"),
+        ("19450302", profile.DATES, "vtkMRMLDoe19450302"),
+        ("19450302", profile.DATES, "node vtkMRMLColorTableNodeDoe19450302"),
+        ("Smith^John", profile.NAMES, "see DICOM.MrSmith"),
+    ],
+)
+def test_a_value_glued_after_slicers_own_words_is_found(value, category, typed):
+    """Found by a hunt: every word after "DICOM." and every token starting "vtkMRML" was taken as Slicer's own and
+    never cut, in the whole text, so "DICOM.MRN40718253" hid the ID there and everywhere else in the file. Only DICOM
+    keywords and node IDs are Slicer's words now."""
+    assert _replaced(value, category, typed) != typed
+    assert PhiTextMatcher([(value, NAME, category)]).contains(typed + " x" * 200)
+
+
+def test_slicers_own_words_are_not_cut_into_values():
+    """A keyword or a node ID is not searched as pieces: "DICOM.SeriesDescription" holds no description
+    "Description", "vtkMRMLScalarVolumeNode12" no description "Volume Node"."""
+    matcher = PhiTextMatcher([("Description", "", profile.DESCRIPTIONS), ("Volume Node", "", profile.DESCRIPTIONS)])
+    assert matcher.contains("MRMLVolumeNode" + " x" * 200)  # (cut elsewhere, the pieces are found)
+    assert not matcher.contains("attributes=DICOM.SeriesDescription; node vtkMRMLScalarVolumeNode12" + " x" * 200)

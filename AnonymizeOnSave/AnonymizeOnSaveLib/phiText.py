@@ -39,6 +39,7 @@ from .textTokens import (
 )
 
 MIN_CHARACTERS = 4
+_KEYWORDS = frozenset(profile.RULES)  # the DICOM keywords Slicer names attributes with ("DICOM.<keyword>")
 MIN_FAMILY_NAME = 2
 MIN_GIVEN_NAME = 3
 MAX_REMEMBERED = 256  # the longest text whose matches a matcher remembers, and how many texts it remembers
@@ -467,7 +468,7 @@ class PhiTextMatcher:
         tokens; a letter split off alone, an initial glued to a name, is not looked for; the tool's own pseudonyms
         and markers are not cut)."""
         written = set(asciiTokens(text)).difference(self._ownTokens())
-        pieces = {piece for piece in fineCandidates(written, text) if len(piece) > 1 or piece.isdigit()}
+        pieces = {piece for piece in fineCandidates(written, text, _KEYWORDS) if len(piece) > 1 or piece.isdigit()}
         present = coarse | pieces
         return any(
             all(token in present for token in key) for piece in pieces for key in self._keysByToken.get(piece, ())

@@ -129,18 +129,19 @@ def asciiTokens(text):
 
 # Each pattern starts with a literal, which the regular expression engine finds fast in a long text.
 _VOCABULARY = (re.compile(r"DICOM(?:Hierarchy)?\.(\w+)"), re.compile(r"PatientHierarchy\.(\w+)"))
+_NODE_ID = re.compile(r"vtkMRML[A-Za-z]*Node(?:[0-9]*|[A-Za-z]*)")  # a class name, then a number or a name
 
 
-def fineCandidates(written, text=""):
+def fineCandidates(written, text="", keywords=frozenset()):
     """Every folded fine token the distinct glued tokens of an ASCII text (written: its asciiTokens) split into,
-    made in a few passes over joined text. Slicer's node IDs (vtkMRMLScalarVolumeNode12) and the DICOM keywords
-    naming item attributes in text (DICOM.SeriesDescription) are its own words, never a value glued to another.
-    (A node ID holding a value fails the save on its own.)"""
-    vocabulary = {word for pattern in _VOCABULARY for word in pattern.findall(text)}
+    made in a few passes over joined text. Slicer's node IDs (vtkMRMLScalarVolumeNode12, vtkMRMLColorTableNodeGrey)
+    and the DICOM keywords naming item attributes in text (DICOM.SeriesDescription: one of keywords) are its own
+    words, never a value glued to another; any other word after "DICOM." or "vtkMRML" is cut ("DICOM.MRN40718253")."""
+    vocabulary = {word for pattern in _VOCABULARY for word in pattern.findall(text)}.intersection(keywords)
     glued = [
         token
         for token in set(written).difference(vocabulary)
-        if (_splitsDigits(token) if token.isdigit() else _GLUED_TOKEN.search(token) and not token.startswith("vtkMRML"))
+        if (_splitsDigits(token) if token.isdigit() else _GLUED_TOKEN.search(token) and not _NODE_ID.fullmatch(token))
     ]
     pieces = set(_reduced(" ".join(_ROUGH_FINE.findall(" ".join(glued))).lower()).split())
     candidates = {piece.lstrip("0") or "0" if piece[0] == "0" else piece for piece in pieces}
