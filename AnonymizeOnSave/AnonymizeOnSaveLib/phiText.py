@@ -233,6 +233,9 @@ def _allKeys(value, category):
         parts = tuple(tokens(value))
         split = tuple(piece for part in parts for piece in _LETTERS_OR_DIGITS.findall(part))
         keys = [*_joined(parts), split]  # "MRN0042" is also written "MRN-0042"
+        unpadded = tuple(piece.lstrip("0") or "0" if piece.isdigit() else piece for piece in split)
+        if unpadded != split:  # glued to letters, its digits are read without their leading zeros ("Patient0042317")
+            keys.append(unpadded)
     else:  # a UID's tokens are its arcs: split without the tokenizer (a large scene holds tens of thousands)
         keys = [tuple(value.split(".") if _DOTTED_NUMBER.fullmatch(value) else tokens(value))]
     return [key for key in keys if key and _longEnough(key)] + solo
@@ -548,7 +551,7 @@ class PhiTextMatcher:
 
 
 UID_KEY = "\0uid"  # the first item of the key of a UID match (a UID is matched whole, not by tokens)
-_CUT_UID = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+)+\.?$")
+_CUT_UID = re.compile(r"(?<![0-9])(?<![0-9]\.)[0-9]+(?:\.[0-9]+)+\.?$")  # (also after "RS." and the like)
 _LEADING_ZERO = re.compile(r"(?:^|\.)0[0-9]")
 _ZERO_LED_ARC = re.compile(r"\.0+([1-9][0-9]*)")  # an inner arc written with leading zeros: its number
 MIN_UID_CUT = 10  # the characters a UID cut short by a file name's length limit keeps, to be recognised
@@ -556,8 +559,9 @@ MIN_UID_CUT = 10  # the characters a UID cut short by a file name's length limit
 
 @functools.lru_cache(maxsize=64)
 def _dottedRuns(fewest):
-    """Whole runs of dotted numbers of at least fewest arcs (a run with fewer holds no known UID)."""
-    return re.compile(rf"(?<![0-9.])[0-9]+(?:\.[0-9]+){{{max(fewest - 1, 1)},}}(?![0-9]|\.[0-9])")
+    """Whole runs of dotted numbers of at least fewest arcs (a run with fewer holds no known UID), also after a word
+    and a dot, as exporters name files ("RS.<UID>.dcm")."""
+    return re.compile(rf"(?<![0-9])(?<![0-9]\.)[0-9]+(?:\.[0-9]+){{{max(fewest - 1, 1)},}}(?![0-9]|\.[0-9])")
 
 
 def _arcRuns(count, fewest):

@@ -28,9 +28,10 @@ _ASCII_SEPARATORS = str.maketrans({chr(code): " " for code in range(128) if not 
 _DIGRAPHS = re.compile(r"(?:a[ae]+|[ou]e+)(?=[a-z])")  # inside a word: "Doe" and "Rae" keep their e
 _REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _NEEDS_NORMALIZING = re.compile(rf"&[#A-Za-z]|[{_INVISIBLE}]")
-# Where the fine cut may split: a case change (an upper-case ASCII letter after any other letter), a letter of any
-# script against a digit ("José2024", "МРТ19450302"), a long digit run, a zero-led UID arc.
-_GLUED = re.compile(r"[^\W\d_A-Z][A-Z]|[^\W\d_][0-9]|[0-9][^\W\d_]|[0-9]{10}|\.0[0-9]")
+# Where the fine cut may split: a case change (an upper-case ASCII letter after any other letter, or the last capital
+# of a run before a lower-case letter: "PETCTQuixworth"), a letter of any script against a digit ("José2024",
+# "МРТ19450302"), a long digit run, a zero-led UID arc.
+_GLUED = re.compile(r"[^\W\d_A-Z][A-Z]|[A-Z][A-Z][a-z]|[^\W\d_][0-9]|[0-9][^\W\d_]|[0-9]{10}|\.0[0-9]")
 _ORDINALS = frozenset(("st", "nd", "rd", "th", "er", "re", "e", "eme", "o", "a", "te", "ste"))
 STAR = "(star)"  # how DICOMScalarVolumePlugin.cleanNodeName writes a "*" into a node name: a separator
 _UNDECOMPOSED = str.maketrans({"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "đ": "d", "Đ": "d"})
@@ -119,7 +120,7 @@ def isGlued(text):
 _ROUGH_FINE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 
-_GLUED_TOKEN = re.compile(r"[a-z][A-Z]|[A-Za-z][0-9]|[0-9][A-Za-z]|[0-9]{10}|^0[0-9]")
+_GLUED_TOKEN = re.compile(r"[a-z][A-Z]|[A-Z][A-Z][a-z]|[A-Za-z][0-9]|[0-9][A-Za-z]|[0-9]{10}|^0[0-9]")
 
 
 def asciiTokens(text):
