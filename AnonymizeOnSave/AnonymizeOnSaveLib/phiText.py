@@ -161,10 +161,11 @@ def _dateKeys(value):
         return [(digits,)]
     keys = [(digits,), (year + month + day,), (day + month + year,), (month + day + year,)]
     for m, d in {(month, day), (month.lstrip("0"), day.lstrip("0"))}:
-        keys += [(year, m, d), (d, m, year), (m, d, year)]
+        keys += [(year, m, d), (d, m, year), (m, d, year), (year, "年", m, "月", d, "日")]  # (2004年1月19日)
     for name in _MONTHS[int(month) - 1]:
         for d in {day, day.lstrip("0")}:
             keys += [(d, name, year), (name, d, year), (d + name + year,), (year, name, d)]
+            keys += [(d, "of", name, year), (name, "the", d, year)]  # "19th of January 2004", "January the 19th"
     return keys
 
 
@@ -233,9 +234,6 @@ def _allKeys(value, category):
         parts = tuple(tokens(value))
         split = tuple(piece for part in parts for piece in _LETTERS_OR_DIGITS.findall(part))
         keys = [*_joined(parts), split]  # "MRN0042" is also written "MRN-0042"
-        unpadded = tuple(piece.lstrip("0") or "0" if piece.isdigit() else piece for piece in split)
-        if unpadded != split:  # glued to letters, its digits are read without their leading zeros ("Patient0042317")
-            keys.append(unpadded)
     else:  # a UID's tokens are its arcs: split without the tokenizer (a large scene holds tens of thousands)
         keys = [tuple(value.split(".") if _DOTTED_NUMBER.fullmatch(value) else tokens(value))]
     return [key for key in keys if key and _longEnough(key)] + solo
