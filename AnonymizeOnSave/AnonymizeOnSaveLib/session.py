@@ -204,17 +204,16 @@ class AnonymizationSession:
     @classmethod
     def _restoreEach(cls, applied, failed):
         """Put back each value; an interrupt (Ctrl-C) is raised only once every value is back."""
-        interrupt, restoreOne = None, cls._restoreOne
+        interrupt = None
         for change in reversed(applied):
-            try:
-                restoreOne(change, failed)
-            except BaseException as error:  # an interrupt during one value: try that value once more
-                interrupt = interrupt or error
+            for _ in range(2):  # an interrupt during one value: try that value once more
                 try:
-                    restoreOne(change, failed)
-                except BaseException as again:
-                    interrupt = interrupt or again
-                    failed.append(change.site.place)
+                    cls._restoreOne(change, failed)
+                    break
+                except BaseException as error:
+                    interrupt = interrupt or error
+            else:
+                failed.append(change.site.place)
         if interrupt is not None:
             if failed:
                 logging.error("%d value(s) could not be restored, first at %s", len(failed), failed[-1])
