@@ -12,7 +12,7 @@ import vtk
 from dicomScenes import buildSampleScene, useLiveMrmlPath
 from hospitalScenes import buildHospitalScene
 
-from AnonymizeOnSaveLib import Policy, mrmlString, mrmlText, saveScene
+from AnonymizeOnSaveLib import Policy, lastReport, mrmlString, mrmlText, saveScene
 
 KEY = "saved-again-key-long-enough"
 POLICIES = {
@@ -90,7 +90,10 @@ def test_a_save_after_any_change_writes_what_a_save_with_nothing_kept_writes(tmp
         change(scene)
         folder = tmp_path / change.__name__
         again = _saved(scene, str(folder / "again" / "scene.mrml"), policy)
+        reported = dict(lastReport(scene).counts) if again is not None else None
         fresh = _savedWithNothingKept(scene, str(folder / "fresh" / "scene.mrml"), policy, monkeypatch)
+        if again is not None:  # the kept plans' changes are counted as made
+            assert reported == dict(lastReport(scene).counts), change.__name__
         with monkeypatch.context() as live:
             useLiveMrmlPath(live)
             byLiveDesign = _saved(scene, str(folder / "live" / "scene.mrml"), policy)

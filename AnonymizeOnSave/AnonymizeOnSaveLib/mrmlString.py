@@ -19,7 +19,7 @@ scene (NotServed).
 
 import os
 import stat
-from collections import Counter, namedtuple
+from collections import namedtuple
 
 from . import profile
 from .mrmlText import ItemTags, MrmlDocument, MrmlSyntaxError
@@ -108,8 +108,7 @@ def anonymizedText(text, fileName, policy, knownValues=(), entryCounts=None):
         remaining = [change.site.place for change in planChanges(MrmlDocument(cleaned).sites(), policy)]
     if remaining:
         raise MrmlStringError(f"patient data would remain at {remaining[0]}: nothing was written")
-    counts = Report.fromChanges(changes).counts + Counter(dict(changes.reused))  # (those the kept tags made)
-    _lastCleaned[:] = [memo, Cleaned(cleaned, counts, matcher, result)]
+    _lastCleaned[:] = [memo, Cleaned(cleaned, Report.fromChanges(changes).counts, matcher, result)]
     return _lastCleaned[1]
 
 

@@ -15,7 +15,10 @@ class Report:
 
     @classmethod
     def fromChanges(cls, changes):
-        return cls(Counter(map(attrgetter("category"), changes)))
+        """The counts of changes (planner.PlannedChanges: with those a surface made from kept plans, its reused)."""
+        counts = Counter(map(attrgetter("category"), changes))
+        counts.update(dict(getattr(changes, "reused", ())))
+        return cls(counts)
 
     @property
     def total(self):
