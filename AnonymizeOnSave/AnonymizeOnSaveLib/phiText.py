@@ -39,7 +39,6 @@ from .textTokens import (
 )
 
 MIN_CHARACTERS = 4
-_KEYWORDS = frozenset(profile.RULES)  # the DICOM keywords Slicer names attributes with ("DICOM.<keyword>")
 MIN_FAMILY_NAME = 2
 MIN_GIVEN_NAME = 3
 MAX_REMEMBERED = 256  # the longest text whose matches a matcher remembers, and how many texts it remembers
@@ -74,6 +73,7 @@ _FREE_TEXT_CATEGORIES = (
     profile.CONTACT,
     profile.OTHER_DICOM,
 )
+_KEYWORDS = frozenset(profile.RULES)  # the DICOM keywords Slicer names attributes with ("DICOM.<keyword>")
 _OWN_PREFIXES = frozenset(("anon",))  # folded: pseudonyms.PSEUDONYM_NAME_PATTERN and PSEUDONYM_ID_PATTERN begin so
 MIN_JOINED_ID = 6  # an ID at least this long is also found written with separators added ("4071-8253")
 _PARTICLES = "van von der den de del della di da du la le las los dos das do ten ter bin ben ibn al el abu st saint mac"
@@ -549,7 +549,9 @@ class PhiTextMatcher:
 
 
 UID_KEY = "\0uid"  # the first item of the key of a UID match (a UID is matched whole, not by tokens)
-_CUT_UID = re.compile(r"(?<![0-9])(?<![0-9]\.)[0-9]+(?:\.[0-9]+)+\.?$")  # (also after "RS." and the like)
+# Where a run of dotted numbers may begin: after no digit and no digit and dot (also after "RS.", as exporters write)
+_RUN_START = r"(?<![0-9])(?<![0-9]\.)"
+_CUT_UID = re.compile(_RUN_START + r"[0-9]+(?:\.[0-9]+)+\.?$")
 _LEADING_ZERO = re.compile(r"(?:^|\.)0[0-9]")
 _ZERO_LED_ARC = re.compile(r"\.0+([1-9][0-9]*)")  # an inner arc written with leading zeros: its number
 MIN_UID_CUT = 10  # the characters a UID cut short by a file name's length limit keeps, to be recognised
@@ -559,7 +561,7 @@ MIN_UID_CUT = 10  # the characters a UID cut short by a file name's length limit
 def _dottedRuns(fewest):
     """Whole runs of dotted numbers of at least fewest arcs (a run with fewer holds no known UID), also after a word
     and a dot, as exporters name files ("RS.<UID>.dcm")."""
-    return re.compile(rf"(?<![0-9])(?<![0-9]\.)[0-9]+(?:\.[0-9]+){{{max(fewest - 1, 1)},}}(?![0-9]|\.[0-9])")
+    return re.compile(_RUN_START + rf"[0-9]+(?:\.[0-9]+){{{max(fewest - 1, 1)},}}(?![0-9]|\.[0-9])")
 
 
 def _arcRuns(count, fewest):
