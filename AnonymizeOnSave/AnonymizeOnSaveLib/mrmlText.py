@@ -476,8 +476,7 @@ class _ItemTag:
                 sites = self.sites(PatientContext(*self._key[:2]), self._key[2])
                 ruleWrites = [(sites[position], value) for position, value in self._ruleWrites]
             else:
-                ruleWrites = [(change.site, change.value) for change in decided.changes]
-            sites = self._live[3]
+                sites, ruleWrites = self._live[3], [(change.site, change.value) for change in decided.changes]
             for site, value in ruleWrites:
                 site.handle.write(value)
             for position, value in written:
