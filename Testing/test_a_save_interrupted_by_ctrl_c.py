@@ -5,39 +5,24 @@ import os
 
 import pytest
 from dicomScenes import LiveState, buildSampleScene, useLiveMrmlPath
+from writeFaults import beforeEveryWrite
 
-from AnonymizeOnSaveLib import Policy, anonymizedScene, mrmlString, saveScene, sceneSites, session
+from AnonymizeOnSaveLib import Policy, anonymizedScene, mrmlString, saveScene, session
 
 POLICY = Policy(key="ctrl-c-key")
 
 
 def _interruptedWrites(monkeypatch, interruptAt):
-    """Make the interruptAt-th value written through any handle (from 1, strip and restore counted together)
-    raise KeyboardInterrupt, once. Returns the counter."""
-    realSites = session._sites
+    """Make the interruptAt-th value written (from 1, strip and restore counted together) raise KeyboardInterrupt,
+    once. Returns the counter."""
     counter = {"writes": 0}
 
-    class Interrupted:
-        def __init__(self, handle):
-            self.handle = handle
-            self.node = getattr(handle, "node", None)
+    def written(value):
+        counter["writes"] += 1
+        if counter["writes"] == interruptAt:
+            raise KeyboardInterrupt
 
-        def read(self):
-            return self.handle.read()
-
-        def write(self, value):
-            counter["writes"] += 1
-            if counter["writes"] == interruptAt:
-                raise KeyboardInterrupt
-            self.handle.write(value)
-
-    def sites(scene):
-        result = realSites(scene)
-        for site in result:
-            site.handle = Interrupted(site.handle)
-        return result
-
-    monkeypatch.setattr(session, "_sites", sites)
+    beforeEveryWrite(monkeypatch, written)
     return counter
 
 
@@ -91,17 +76,16 @@ def test_ctrl_c_while_a_mrml_is_written_leaves_no_partial_file(tmp_path, monkeyp
 def test_ctrl_c_while_restoring_still_puts_every_value_back(monkeypatch):
     scene = buildSampleScene().scene
     before = LiveState(scene)
-    realWrite, calls = sceneSites._ItemAttribute.write, []
+    calls = []
 
-    def interruptedWrite(handle, value):
+    def interrupted(value):
         calls.append(value)
         if len(calls) == 6:
             raise KeyboardInterrupt
-        realWrite(handle, value)
 
     with pytest.raises(KeyboardInterrupt):
         with anonymizedScene(scene, POLICY):
-            monkeypatch.setattr(sceneSites._ItemAttribute, "write", interruptedWrite)  # from the restore on
+            beforeEveryWrite(monkeypatch, interrupted)  # from the restore on
     assert len(calls) > 6
     assert before.differences() == []
     assert session.activeSession(scene) is None

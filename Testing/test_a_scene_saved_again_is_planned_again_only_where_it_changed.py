@@ -7,10 +7,9 @@ import gc
 import os
 
 import pytest
-import slicer
-import vtk
 from dicomScenes import buildSampleScene, useLiveMrmlPath
 from hospitalScenes import buildHospitalScene
+from sceneChanges import CHANGES, renameAnItem, renameAPatient, shItems
 
 from AnonymizeOnSaveLib import Policy, lastReport, mrmlString, mrmlText, saveScene
 
@@ -20,49 +19,6 @@ POLICIES = {
     "recognisers": Policy(key=KEY).withRecognisers(True),
     "retaining": Policy(key=KEY, retain={"longitudinalDates", "descriptions"}),
 }
-
-
-def _items(scene, level=None):
-    sh = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
-    children = vtk.vtkIdList()
-    sh.GetItemChildren(sh.GetSceneItemID(), children, True)
-    items = [children.GetId(index) for index in range(children.GetNumberOfIds())]
-    return sh, [item for item in items if level is None or sh.GetItemLevel(item) == level]
-
-
-def _renameAnItem(scene):
-    """An item named in its own tag (one with a data node is named after the node)."""
-    sh, items = _items(scene)
-    item = [item for item in items if sh.GetItemDataNode(item) is None][-1]
-    sh.SetItemName(item, sh.GetItemName(item) + " (edited)")
-
-
-def _renameAPatient(scene):
-    sh, patients = _items(scene, "Patient")
-    sh.SetItemAttribute(patients[0], "DICOM.PatientName", "Renamed^Synthetic^Person")
-
-
-def _addAPatientNamedInAnotherItem(scene):
-    sh, items = _items(scene)
-    patient = sh.CreateSubjectItem(sh.GetSceneItemID(), "Quintero^Synthetic (SYN-4411)")
-    sh.SetItemUID(patient, "DICOM", "SYN-4411")
-    sh.SetItemAttribute(patient, "DICOM.PatientName", "Quintero^Synthetic")
-    sh.SetItemAttribute(patient, "DICOM.PatientID", "SYN-4411")
-    sh.SetItemName(items[0], sh.GetItemName(items[0]) + " Quintero SYN-4411")
-
-
-def _moveAStudyToAnotherPatient(scene):
-    sh, patients = _items(scene, "Patient")
-    _, studies = _items(scene, "Study")
-    sh.SetItemParent(studies[0], patients[-1] if sh.GetItemParent(studies[0]) != patients[-1] else patients[0])
-
-
-def _addAUid(scene):
-    sh, items = _items(scene)
-    sh.SetItemUID(items[-1], "DICOM", "1.2.826.0.1.3680043.8.498.4411")
-
-
-CHANGES = (_renameAnItem, _renameAPatient, _addAPatientNamedInAnotherItem, _moveAStudyToAnotherPatient, _addAUid)
 
 
 def _saved(scene, path, policy):
@@ -110,9 +66,9 @@ def test_only_the_changed_item_tags_are_planned_again(tmp_path, monkeypatch):
     monkeypatch.setattr(mrmlText, "decideRules", lambda sites, policy: planned.append(1) or realDecide(sites, policy))
     assert saveScene(scene, str(tmp_path / "first.mrml"), policy=POLICIES["default"])
     tags = len(planned)
-    assert tags == len(_items(scene)[1]) + 1  # every item and the scene item
+    assert tags == len(shItems(scene)[1]) + 1  # every item and the scene item
     del planned[:]
-    _renameAnItem(scene)
+    renameAnItem(scene)
     assert saveScene(scene, str(tmp_path / "again.mrml"), policy=POLICIES["default"])
     assert len(planned) == 1
     del planned[:]
@@ -126,7 +82,7 @@ def test_a_save_refused_after_its_tags_were_written_leaves_them_as_read(tmp_path
     scene = buildHospitalScene()[0]
     policy = POLICIES["default"]
     assert saveScene(scene, str(tmp_path / "first.mrml"), policy=policy)
-    _renameAPatient(scene)  # some tags planned again, the others rendered as last time
+    renameAPatient(scene)  # some tags planned again, the others rendered as last time
     with monkeypatch.context() as refusing:
         refusing.setattr(mrmlString, "searchBytes", lambda *arguments: _Found())
         assert not saveScene(scene, str(tmp_path / "refused.mrml"), policy=policy)
@@ -146,10 +102,10 @@ def test_between_saves_the_kept_tags_hold_no_parsed_element(tmp_path):
     element and no Site with a handle on one, written or not (at 10k items: 42 MB kept instead of 125 MB)."""
     scene = buildHospitalScene()[0]
     assert saveScene(scene, str(tmp_path / "first.mrml"), policy=POLICIES["default"])
-    _renameAnItem(scene)
+    renameAnItem(scene)
     assert saveScene(scene, str(tmp_path / "again.mrml"), policy=POLICIES["default"])
     kept = list(mrmlString._itemTags.last.values())
-    assert len(kept) == len(_items(scene)[1]) + 1
+    assert len(kept) == len(shItems(scene)[1]) + 1
     for tag in kept:
         assert tag.liveElement() is None and tag._element is None
         decided = tag._decided
@@ -164,7 +120,7 @@ def test_what_the_kept_tags_hold_is_hardly_visited_by_the_cycle_collector(tmp_pa
     kept lists; 0.04 s keeping nothing)."""
     scene = buildHospitalScene()[0]
     assert saveScene(scene, str(tmp_path / "first.mrml"), policy=POLICIES["default"])
-    _renameAnItem(scene)
+    renameAnItem(scene)
     assert saveScene(scene, str(tmp_path / "again.mrml"), policy=POLICIES["default"])
     gc.collect()
     gc.collect()

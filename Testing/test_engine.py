@@ -18,6 +18,7 @@ from dicomScenes import (
     useLiveMrmlPath,
 )
 from vtk.util.numpy_support import vtk_to_numpy
+from writeFaults import beforeEveryWrite
 
 from AnonymizeOnSaveLib import AnonymizationError, Policy, anonymizedScene, installSaveHook, saveScene, session
 
@@ -149,32 +150,25 @@ def test_nested_blocks_strip_once(sample):
 
 
 def _failingSites(monkeypatch, failAfter):
-    """Make the (failAfter+1)-th write of a strip raise, as a broken node would."""
-    realSites = session._sites
+    """Make the (failAfter+1)-th write of a strip raise, as a broken node would; a restore writes."""
+    counter = {"writes": 0, "restoring": False}
 
-    class Broken:
-        def __init__(self, handle):
-            self.handle = handle
+    def broken(value):
+        if counter["writes"] >= failAfter and not counter["restoring"]:
+            raise RuntimeError("simulated failure")
+        counter["writes"] += 1
 
-        def read(self):
-            return self.handle.read()
+    realRestore = session.AnonymizationSession._restoreApplied
 
-        def write(self, value):
-            if counter["writes"] >= failAfter and value != counter["originals"].get(id(self)):
-                raise RuntimeError("simulated failure")
-            counter["writes"] += 1
-            self.handle.write(value)
+    def restoring(self):
+        counter["restoring"] = True
+        try:
+            realRestore(self)
+        finally:
+            counter["restoring"] = False
 
-    counter = {"writes": 0, "originals": {}}
-
-    def sites(scene):
-        result = realSites(scene)
-        for site in result:
-            site.handle = Broken(site.handle)
-            counter["originals"][id(site.handle)] = site.value
-        return result
-
-    monkeypatch.setattr(session, "_sites", sites)
+    beforeEveryWrite(monkeypatch, broken)
+    monkeypatch.setattr(session.AnonymizationSession, "_restoreApplied", restoring)
 
 
 @pytest.mark.parametrize("name", FORMATS)

@@ -8,6 +8,7 @@ import zipfile
 import pytest
 import slicer
 from dicomScenes import LiveState, addSingletonParameterNode, buildSampleScene, leakScan, useLiveMrmlPath
+from writeFaults import withoutSites
 
 from AnonymizeOnSaveLib import Policy, profile, saveScene, session
 from AnonymizeOnSaveLib.verify import findValues, search
@@ -56,19 +57,13 @@ def test_nested_bundles_and_folders_are_searched_and_bodies_are_not(tmp_path):
     assert findValues(str(tmp_path / "body.nrrd"), VALUES) == []
 
 
-def _skipSites(monkeypatch, isSkipped):
-    """Make the live strip miss some values, as a surface we do not know yet would."""
-    real = session._sites
-    monkeypatch.setattr(session, "_sites", lambda scene: [s for s in real(scene) if not isSkipped(s)])
-
-
 @pytest.mark.parametrize("name", FORMATS)
 def test_a_value_the_strip_missed_is_cleaned_from_the_output(tmp_path, monkeypatch, caplog, name):
     useLiveMrmlPath(monkeypatch)
     sample = buildSampleScene()
     before = LiveState(sample.scene)
     named = sample.volumes[2]  # "<patient ID> arterial"
-    _skipSites(monkeypatch, lambda site: site.place == f"node {named.GetID()} name")
+    withoutSites(monkeypatch, lambda site: site.place == f"node {named.GetID()} name")
     target = str(tmp_path / name)
     assert saveScene(sample.scene, target, policy=POLICY)
     assert leakScan(target, sample.phiValues) == []
@@ -142,7 +137,7 @@ def test_a_save_bracketed_by_someone_else_is_verified_at_its_scene_url(tmp_path,
     sample = buildSampleScene()
     scene = sample.scene
     named = sample.volumes[2]
-    _skipSites(monkeypatch, lambda site: site.place == f"node {named.GetID()} name")
+    withoutSites(monkeypatch, lambda site: site.place == f"node {named.GetID()} name")
     hook = installSaveHook(scene, POLICY)
     try:
         target = str(tmp_path / "scene.mrml")

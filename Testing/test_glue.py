@@ -15,6 +15,7 @@ import pytest
 import vtk
 from dicomScenes import LiveState, addSingletonParameterNode, buildSampleScene, leakScan
 from qtShim import installQtShim
+from writeFaults import withoutSites
 
 qt = installQtShim()
 
@@ -269,10 +270,10 @@ def test_cancel_and_close_never_leave_the_scene_stripped(rig):
 def _breakTheStrip(monkeypatch, kind):
     if kind == "strip":
 
-        def broken(scene):
+        def broken(scene, policy):
             raise RuntimeError("simulated failure")
 
-        monkeypatch.setattr(session, "_sites", broken)
+        monkeypatch.setattr(session, "_plannedSites", broken)
 
 
 class RaisingWarn:
@@ -310,10 +311,7 @@ def test_a_refused_save_never_reaches_accept_whatever_the_warning_does(rig, monk
 
 def test_a_value_the_strip_missed_is_cleaned_and_the_user_told_after_the_save(rig, monkeypatch):
     named = rig.sample.volumes[2]
-    real = session._sites
-    monkeypatch.setattr(
-        session, "_sites", lambda scene: [s for s in real(scene) if s.place != f"node {named.GetID()} name"]
-    )
+    withoutSites(monkeypatch, lambda site: site.place == f"node {named.GetID()} name")
     shown = []
     rig.check.notify = lambda message: shown.append((message, session.activeSession(rig.scene) is None))
     assert rig.saveThroughDialog()

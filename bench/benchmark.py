@@ -149,7 +149,7 @@ class Phases:
         self._originals.append((owner, name, original))
 
     def __enter__(self):
-        self._wrap(session, "_sites", "collect")
+        self._wrap(session, "_plannedSites", "collect")
         self._wrap(session, "planChanges", "plan")
         self._wrap(session.AnonymizationSession, "strip", "strip")
         self._wrap(session.AnonymizationSession, "verify", "verify")

@@ -21,7 +21,8 @@ from .policy import NO_PATIENT
 
 
 class _ItemAttribute:
-    """readBack: whether a restore reads the value back to check it (a plain setter on a live object: no)."""
+    """readBack: whether a restore reads the value back to check it (a plain setter on a live object: no).
+    get and put read and write a value of an item without a handle (kept item plans, sceneItemPlans.py)."""
 
     __slots__ = ("item", "name", "node")  # node: the subject hierarchy node
     readBack = False
@@ -29,46 +30,53 @@ class _ItemAttribute:
     def __init__(self, sh, item, name):
         self.node, self.item, self.name = sh, item, name
 
+    @staticmethod
+    def get(sh, item, name):
+        return sh.GetItemAttribute(item, name) if sh.HasItemAttribute(item, name) else None
+
+    @staticmethod
+    def put(sh, item, name, value):
+        if value is None:
+            sh.RemoveItemAttribute(item, name)
+        else:
+            sh.SetItemAttribute(item, name, value)
+
     def read(self):
-        return (
-            self.node.GetItemAttribute(self.item, self.name)
-            if self.node.HasItemAttribute(self.item, self.name)
-            else None
-        )
+        return self.get(self.node, self.item, self.name)
 
     def write(self, value):
-        if value is None:
-            self.node.RemoveItemAttribute(self.item, self.name)
-        else:
-            self.node.SetItemAttribute(self.item, self.name, value)
+        self.put(self.node, self.item, self.name, value)
 
 
 class _ItemUid(_ItemAttribute):
     __slots__ = ()
     readBack = True  # removed, then set: checked
 
-    def read(self):
-        return self.node.GetItemUID(self.item, self.name) if self.node.HasItemUID(self.item, self.name) else None
+    @staticmethod
+    def get(sh, item, name):
+        return sh.GetItemUID(item, name) if sh.HasItemUID(item, name) else None
 
-    def write(self, value):
+    @staticmethod
+    def put(sh, item, name, value):
         # Remove first: replacing a UID makes VTK log a warning that quotes the old value.
-        self.node.RemoveItemUID(self.item, self.name)
+        sh.RemoveItemUID(item, name)
         if value is not None:
-            self.node.SetItemUID(self.item, self.name, value)
+            sh.SetItemUID(item, name, value)
 
 
-class _ItemName:
-    __slots__ = ("item", "node")
-    readBack = False
+class _ItemName(_ItemAttribute):
+    __slots__ = ()
 
-    def __init__(self, sh, item):
-        self.node, self.item = sh, item
+    def __init__(self, sh, item, name=None):
+        super().__init__(sh, item, None)
 
-    def read(self):
-        return self.node.GetItemName(self.item)
+    @staticmethod
+    def get(sh, item, name=None):
+        return sh.GetItemName(item)
 
-    def write(self, value):
-        self.node.SetItemName(self.item, value or "")
+    @staticmethod
+    def put(sh, item, name, value):
+        sh.SetItemName(item, value or "")
 
 
 class _NodeAttribute:
@@ -162,28 +170,39 @@ def _proxySequences(scene):
 
 
 class _ShItem:
-    """The planner's view of a live subject hierarchy item."""
+    """The planner's view of a live subject hierarchy item; its values are read once."""
 
     def __init__(self, sh, item):
         self.sh, self.item = sh, item
         self.level = sh.GetItemLevel(item)
+        self._values = None
+
+    def values(self):
+        """((name, value) of each attribute, (name, value) of each UID)."""
+        if self._values is None:
+            sh, item = self.sh, self.item  # the names come from the item: each value is read once, without Has...()
+            attribute, uid = sh.GetItemAttribute, sh.GetItemUID
+            self._values = (
+                tuple([(name, attribute(item, name)) for name in sh.GetItemAttributeNames(item)]),
+                tuple([(name, uid(item, name)) for name in sh.GetItemUIDNames(item)]),
+            )
+        return self._values
+
+    def name(self):
+        """The item's name, None for an item named after its data node."""
+        return self.sh.GetItemName(self.item) if self.sh.GetItemDataNode(self.item) is None else None
 
     def attribute(self, name):
-        return _ItemAttribute(self.sh, self.item, name).read()
+        return next((value for each, value in self.values()[0] if each == name), None)
 
     def uid(self, name):
-        return _ItemUid(self.sh, self.item, name).read()
+        return next((value for each, value in self.values()[1] if each == name), None)
 
     def attributes(self):
-        sh, item = self.sh, self.item  # the names come from the item: each value is read once, without Has...()
-        return [
-            (name, sh.GetItemAttribute(item, name), _ItemAttribute(sh, item, name))
-            for name in sh.GetItemAttributeNames(item)
-        ]
+        return [(name, value, _ItemAttribute(self.sh, self.item, name)) for name, value in self.values()[0]]
 
     def uids(self):
-        sh, item = self.sh, self.item
-        return [(name, sh.GetItemUID(item, name), _ItemUid(sh, item, name)) for name in sh.GetItemUIDNames(item)]
+        return [(name, value, _ItemUid(self.sh, self.item, name)) for name, value in self.values()[1]]
 
     def attributeHandle(self, name):
         return _ItemAttribute(self.sh, self.item, name)
@@ -210,11 +229,12 @@ class _Hierarchy:
         patients = [item.item for item in self.items if isDicomPatient(item)]
         self.outsideContext = outsideContext(sceneItem, [self.contextOf(patient) for patient in patients])
 
-    def contextOf(self, item):
-        """The patient context of an item ID (the item itself, or its ancestor at patient level)."""
+    def contextOf(self, item, level=None):
+        """The patient context of an item ID (the item itself, or its ancestor at patient level); level: the item's,
+        when known."""
         patient = None
         if item and item != self.sh.GetSceneItemID():  # the scene item has no ancestor (asking logs an error)
-            isPatient = self.sh.GetItemLevel(item) == profile.PATIENT_LEVEL
+            isPatient = (level or self.sh.GetItemLevel(item)) == profile.PATIENT_LEVEL
             patient = item if isPatient else self.sh.GetItemAncestorAtLevel(item, profile.PATIENT_LEVEL)
         if not patient:
             return self.outsideContext

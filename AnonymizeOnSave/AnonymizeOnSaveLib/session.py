@@ -18,7 +18,7 @@ import os
 
 from . import profile
 from .gcPause import cycleCollectionPaused
-from .planner import PlannedChanges, planChanges, textMatcherFor
+from .planner import Change, PlannedChanges, planChanges, textMatcherFor
 from .policy import defaultPolicy
 from .report import Report
 from .verify import companionPaths, verifyOutput
@@ -93,6 +93,12 @@ def _sites(scene):
     return collectSites(scene)
 
 
+def _plannedSites(scene, policy):
+    from .sceneItemPlans import collectPlannedSites  # imports slicer and vtk
+
+    return collectPlannedSites(scene, policy)
+
+
 def _describe(error):
     """The kind of an unexpected error, without its text (which could quote a value)."""
     return type(error).__name__
@@ -121,7 +127,8 @@ class AnonymizationSession:
         if activeSession(self.scene) is not None:
             raise AnonymizationError("the scene is already being anonymized")
         try:
-            changes = planChanges(_sites(self.scene), self.policy)
+            sites, itemWrites = _plannedSites(self.scene, self.policy)
+            changes = planChanges(sites, self.policy)
         except Exception as error:
             raise AnonymizationError(f"could not read the scene's values ({_describe(error)})") from error
         if self.refuseFileRenames:
@@ -133,14 +140,17 @@ class AnonymizationSession:
             ]
             if renamed:
                 raise AnonymizationError(renamesRefused(renamed))
-        applied, self._nodes = [], _nodesOf(changes)
+        applied, self._nodes = [], _nodesOf(changes, itemWrites)
         try:
             with eventsHeld(self._nodes):
                 for change in changes:
                     applied.append(change)  # first: an interrupt may land just after the write
                     change.site.handle.write(change.value)
+                for writes in itemWrites:  # the changes of each subject hierarchy item, written by its plan
+                    applied.append(writes)
+                    writes.apply()
         except BaseException as error:  # Ctrl-C too: nothing stays stripped
-            message = f"could not replace the value at {change.site.place} ({_describe(error)})"
+            message = f"could not replace the value at {_placeOf(applied[-1])} ({_describe(error)})"
             self._applied = applied
             try:
                 self._restoreApplied()
@@ -203,17 +213,22 @@ class AnonymizationSession:
 
     @classmethod
     def _restoreEach(cls, applied, failed):
-        """Put back each value; an interrupt (Ctrl-C) is raised only once every value is back."""
-        interrupt = None
-        for change in reversed(applied):
-            for _ in range(2):  # an interrupt during one value: try that value once more
-                try:
-                    cls._restoreOne(change, failed)
-                    break
-                except BaseException as error:
-                    interrupt = interrupt or error
-            else:
-                failed.append(change.site.place)
+        """Put back each value, the last applied first; an interrupt (Ctrl-C) is raised only once every value is
+        back, the value it fell on tried once more."""
+        interrupt, position = None, len(applied)
+        while position:
+            try:
+                while position:  # (no frame of its own per value: a large hierarchy puts back ~90k)
+                    cls._restoreOne(applied[position - 1], failed)
+                    position -= 1
+            except BaseException as error:
+                interrupt = interrupt or error
+                if position:
+                    try:
+                        cls._restoreOne(applied[position - 1], failed)
+                    except BaseException:
+                        failed.append(_placeOf(applied[position - 1]))
+                    position -= 1
         if interrupt is not None:
             if failed:
                 logging.error("%d value(s) could not be restored, first at %s", len(failed), failed[-1])
@@ -221,6 +236,9 @@ class AnonymizationSession:
 
     @staticmethod
     def _restoreOne(change, failed):
+        if change.__class__ is not Change:  # an item's ItemWrites
+            change.restore(failed)
+            return
         handle, original = change.site.handle, change.site.value
         try:
             if change.category == profile.FILE_NAMES and handle.read() != change.value:
@@ -232,11 +250,17 @@ class AnonymizationSession:
             failed.append(change.site.place)
 
 
-def _nodesOf(changes):
-    """The distinct MRML nodes the changes write to."""
+def _nodesOf(changes, itemWrites=()):
+    """The distinct MRML nodes the changes and item writes write to."""
     nodes = {getattr(change.site.handle, "node", None) for change in changes}  # one VTK wrapper per object
+    nodes.update(writes.node for writes in itemWrites)
     nodes.discard(None)
     return list(nodes)
+
+
+def _placeOf(change):
+    """Where a Change, or an item's ItemWrites, writes."""
+    return change.site.place if change.__class__ is Change else change.place
 
 
 @contextlib.contextmanager
