@@ -7,6 +7,7 @@ import struct
 import subprocess
 import sys
 import zipfile
+import zlib
 
 import pytest
 
@@ -240,3 +241,41 @@ def test_a_nested_bundle_without_patient_data_is_kept_byte_for_byte(tmp_path):
     with zipfile.ZipFile(path) as before, zipfile.ZipFile(tmp_path / "clean.mrb") as after:
         assert after.read("share/Data/Seq.seq.mrb") == before.read("share/Data/Seq.seq.mrb")
         assert after.read("share/share.mrml") != before.read("share/share.mrml")
+
+
+def _bundleWithRawEntry(path, method, compressed, content):
+    """A bundle holding the scene and an entry Data/note.txt whose compressed bytes are given as they lie (its
+    sizes and checksum declare content)."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("s/s.mrml", _scene())
+    data = path.read_bytes()
+    directory = data.index(b"PK\x01\x02")
+    first = data[directory : data.index(b"PK\x05\x06")]
+    name, offset, crc = b"s/Data/note.txt", directory, zlib.crc32(content)
+    sizes = (crc, len(compressed), len(content), len(name))
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, *sizes, 0) + name + compressed
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0x21, *sizes, 0, 0, 0, 0, 0, offset)
+    directoryBytes = first + central + name
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 2, 2, len(directoryBytes), offset + len(local), 0)
+    path.write_bytes(data[:directory] + local + directoryBytes + end)
+
+
+@pytest.mark.parametrize("where", ["after the deflate stream", "in the stream past its size", "stored past its size"])
+def test_bytes_an_entry_holds_beyond_its_content_are_refused_never_copied(tmp_path, where):
+    """zipfile reads an entry's declared content only; a bundle copies unchanged entries whole: bytes beyond the
+    content (hidden there by a tool, or left by a broken one) would be copied unread."""
+    note, hidden = b"A note about the segmentation.\n", f" {NAME} {PID} ".encode()
+    path = tmp_path / "hidden.mrb"
+    if where == "after the deflate stream":
+        _bundleWithRawEntry(path, zipfile.ZIP_DEFLATED, zlib.compress(note)[2:-4] + hidden, note)
+    elif where == "in the stream past its size":
+        _bundleWithRawEntry(path, zipfile.ZIP_DEFLATED, zlib.compress(note + hidden)[2:-4], note)
+    else:
+        _bundleWithRawEntry(path, zipfile.ZIP_STORED, note + hidden, note)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.read("s/Data/note.txt") == note  # what zipfile reads: nothing hidden
+    code, _, err = _run(["scan", str(path)])
+    assert code == 2 and ("beyond its content" in err or "more or less than its content" in err)
+    assert NAME not in err and PID not in err
+    assert _run(["clean", str(path), "-o", str(tmp_path / "out.mrb")])[0] == 2
+    assert not (tmp_path / "out.mrb").exists()

@@ -55,6 +55,8 @@ def openBundle(fileObject):
             raise BundleError(f"entry {index + 1} is encrypted")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise BundleError(f"entry {index + 1} uses an unsupported compression method")
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            raise BundleError(f"entry {index + 1} holds bytes beyond its content, which no reader reads")
         if max(info.file_size, info.compress_size, info.header_offset) >= 0xFFFFFFFF:
             raise BundleError("zip64 bundles (over 4 GB) are not supported")
         total += info.file_size
@@ -70,19 +72,44 @@ def escapesBundle(name):
 
 
 def readEntry(archive, info, limit=MAX_READ_BYTES):
-    """The decompressed bytes of an entry, refusing more than limit."""
+    """The decompressed bytes of an entry, refusing more than limit, and an entry whose compressed bytes hold more
+    than its content (bytes after the end of its deflate stream, a stream going on past its size): an unchanged
+    entry is copied whole, so every byte of it must be what is read."""
     if info.file_size > limit:
         raise BundleError("an entry to be read is too large")
     if info.file_size > MAX_RATIO * max(info.compress_size, 1) and info.file_size > (1 << 20):
         raise BundleError("an entry has an implausible compression ratio (a zip bomb?)")
     try:
-        with archive.open(info) as stream:
-            data = stream.read(limit + 1)
+        raw = _rawData(archive.fp, info)
+        if info.compress_type == zipfile.ZIP_STORED:
+            data, whole = raw, True
+        else:
+            inflater = zlib.decompressobj(-15)
+            data = inflater.decompress(raw, limit + 1)
+            whole = inflater.eof and not inflater.unused_data and not inflater.unconsumed_tail
     except ZIP_ERRORS as error:
         raise BundleError(f"a zip entry is corrupt ({type(error).__name__})") from None
     if len(data) > limit:
         raise BundleError("an entry is larger than it claims (a zip bomb?)")
+    if not whole or len(data) != info.file_size:
+        raise BundleError("a zip entry's compressed bytes hold more or less than its content")
+    if zlib.crc32(data) != info.CRC:
+        raise BundleError("a zip entry is corrupt (its checksum differs)")
     return data
+
+
+def _rawData(fileObject, info):
+    """The compressed bytes of an entry, as they lie after its local header."""
+    fileObject.seek(info.header_offset)
+    header = fileObject.read(_LOCAL.size)
+    if len(header) < _LOCAL.size or header[:4] != b"PK\x03\x04":
+        raise BundleError("a zip entry's local header is corrupt")
+    nameLength, extraLength = struct.unpack("<HH", header[26:30])
+    fileObject.seek(info.header_offset + _LOCAL.size + nameLength + extraLength)
+    raw = fileObject.read(info.compress_size)
+    if len(raw) != info.compress_size:
+        raise BundleError("a zip entry is cut short")
+    return raw
 
 
 def readEntryStart(archive, info, size):
