@@ -160,9 +160,30 @@ def _appendedWithATail(tmp_path):
     return {"Data/m.vtp": _written(writer, _sphere(), tmp_path / "t.vtp") + b"\nnotes: John Doe MRN0042\n"}
 
 
+def _pastAnArraysData(tmp_path, mode):
+    """Bytes no reader reads: text after the data an array's header declares (the last appended chunk's, raw or
+    base64, or an inline binary array's), which VTK never writes and its reader never reads."""
+    writer = vtk.vtkXMLPolyDataWriter()
+    if mode == "binary":
+        writer.SetDataModeToBinary()
+    else:
+        writer.SetDataModeToAppended()
+        writer.SetEncodeAppendedData(mode == "base64")
+    data = _written(writer, _sphere(), tmp_path / f"{mode}.vtp")
+    if mode == "binary":  # the end of the first array's base64 text
+        start = data.index(b">", data.index(b'format="binary"')) + 1
+        end = start + len(data[start : data.index(b"<", start)].rstrip())
+    else:
+        end = data.rindex(b"\n", 0, data.rindex(b"</AppendedData>"))
+    return {"Data/m.vtp": data[:end] + b" John Doe MRN0042 " + data[end:]}
+
+
 UNCLEANABLE = {
     "text after a PNG's last chunk": lambda tmp_path: {"Data/shot.png": _png()["Data/shot.png"] + b"John Doe"},
     "text after a VTK XML file's appended data": _appendedWithATail,
+    "text past the last appended array's data": lambda tmp_path: _pastAnArraysData(tmp_path, "raw"),
+    "text past a base64 appended array's data": lambda tmp_path: _pastAnArraysData(tmp_path, "base64"),
+    "text past an inline binary array's data": lambda tmp_path: _pastAnArraysData(tmp_path, "binary"),
     "a zlib stream cut short": lambda tmp_path: {"Data/x.bin": b"\0\1" + zlib.compress(_visits())[:120]},
     "a NIfTI description": lambda tmp_path: _nifti(),
     "a PNG text chunk": lambda tmp_path: _png(),

@@ -66,7 +66,7 @@ class VtkXmlFile(ValueSurface):
         except UnicodeDecodeError:
             raise FormatError("a VTK XML file's markup is not UTF-8") from None
         self.attributeSpans = {}  # value index -> (start, end) of the written attribute value in the head
-        self.arrays, self.offsets, self.encoders, self.bytesArrays = [], {}, {}, []
+        self.arrays, self.offsets, self.encoders, self.bytesArrays, self._inlineBinary = [], {}, {}, [], []
         self._readHead()
 
     # --- reading ------------------------------------------------------------------------------------------------
@@ -98,6 +98,8 @@ class VtkXmlFile(ValueSurface):
                 fileAttributes = values
             if element in ("DataArray", "Array"):  # a numeric array's data is passed over, not read
                 array = _Array(match.start(), match.end(), bool(selfClosing), values)
+                if values.get("format") == "binary":
+                    self._inlineBinary.append(array)
                 if values.get("type") == "String":
                     self.arrays.append(array)
                 elif values.get("type") in _BYTE_TYPES:
@@ -117,6 +119,31 @@ class VtkXmlFile(ValueSurface):
         for array in self.bytesArrays:  # 8-bit arrays may hold text: searched, never cleaned
             self.otherText.append(rawText(self._arrayBytes(array)))
         self.otherText += [self.tail, rawText(self._unclaimedAppended())]  # searched, never cleaned
+        for offset in self.offsets:  # of every array, numeric too: what a chunk holds past its declared data
+            if self.appendedStart is not None:
+                self.otherText.append(self._slack(self._chunk(offset), self.encoding == "base64"))
+        for array in self._inlineBinary:
+            self.otherText.append(self._slack(self.head[array.tagEnd : array.dataEnd].encode("ascii", "replace"), True))
+
+    def _slack(self, chunk, encoded):
+        """The text of what an array's chunk holds after its header and the data the header declares (bytes no
+        reader reads: a VTK writer leaves none); encoded: base64 text, searched as it is written. The data itself
+        is not decoded."""
+        if encoded:
+            text = b"".join(chunk.split())
+            try:
+                first = self._words(base64.b64decode(text[: _base64Length(self.wordSize)]), 1)[0]
+                if not self.compressor:
+                    return rawText(_afterCharacters(chunk, _base64Length(self.wordSize + first)))
+                headerLength = _base64Length((3 + first) * self.wordSize)
+                sizes = self._words(base64.b64decode(text[:headerLength]), 3 + first)[3:]
+            except (binascii.Error, ValueError):
+                raise FormatError("a VTK XML array's base64 data cannot be decoded") from None
+            return rawText(_afterCharacters(chunk, headerLength + _base64Length(sum(sizes))))
+        if not self.compressor:
+            return rawText(chunk[self.wordSize + self._words(chunk, 1)[0] :])
+        blocks = self._words(chunk, 1)[0]
+        return rawText(chunk[self.wordSize * (3 + blocks) + sum(self._words(chunk, 3 + blocks)[3:]) :])
 
     def _unclaimedAppended(self):
         """The appended bytes no array's offset points into (before the first chunk, or all when none does)."""
@@ -296,6 +323,25 @@ class VtkXmlFile(ValueSurface):
             element = self.head[array.tagStart + 1 : array.tagEnd].split()[0]
             return [(array.tagStart, array.tagEnd, f"{tag}{data}</{element}>")]
         return [(array.tagStart, array.dataEnd, tag + data)]
+
+
+_NON_SPACE = re.compile(rb"\S+")
+
+
+def _afterCharacters(text, count):
+    """What follows the first count characters of text that are not white space (as written, spaces kept)."""
+    for run in _NON_SPACE.finditer(text):
+        if count < run.end() - run.start():
+            return text[run.start() + count :]
+        count -= run.end() - run.start()
+        if not count:
+            return text[run.end() :]
+    return b""
+
+
+def _base64Length(size):
+    """The characters base64 writes for size bytes."""
+    return 4 * -(-size // 3)
 
 
 def _inside(position, spans):
