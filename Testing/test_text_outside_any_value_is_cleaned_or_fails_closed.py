@@ -3,9 +3,13 @@ each place is either cleaned, or, where no reader here can rewrite it, reported 
 and refused by clean and by the check after a save, never passed as clean. A bundle folder whose scene holds
 the patient DOE^JOHN / MRN0042; the oracle reads every byte of the output."""
 
+import bz2
+import io
+import lzma
 import os
 import sqlite3
 import struct
+import zipfile
 import zlib
 
 import pytest
@@ -178,6 +182,19 @@ def _pastAnArraysData(tmp_path, mode):
     return {"Data/m.vtp": data[:end] + b" John Doe MRN0042 " + data[end:]}
 
 
+def _zipAfterAPrefix():
+    """A zip after other bytes, as a self-extracting archive is (not a bundle: it does not start as one)."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as inner:
+        inner.writestr("report.txt", _visits())
+    return b"MZ\x90\x00" + bytes(60) + archive.getvalue()
+
+
+def _deflated(wbits):
+    compressor = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    return compressor.compress(_visits()) + compressor.flush()
+
+
 UNCLEANABLE = {
     "text after a PNG's last chunk": lambda tmp_path: {"Data/shot.png": _png()["Data/shot.png"] + b"John Doe"},
     "text after a VTK XML file's appended data": _appendedWithATail,
@@ -185,6 +202,11 @@ UNCLEANABLE = {
     "text past a base64 appended array's data": lambda tmp_path: _pastAnArraysData(tmp_path, "base64"),
     "text past an inline binary array's data": lambda tmp_path: _pastAnArraysData(tmp_path, "binary"),
     "a zlib stream cut short": lambda tmp_path: {"Data/x.bin": b"\0\1" + zlib.compress(_visits())[:120]},
+    "a zlib stream with a 1 KB window": lambda tmp_path: {"Data/x.bin": b"\0\1" + _deflated(10)},
+    "a raw deflate stream, the whole file": lambda tmp_path: {"Data/x.bin": _deflated(-15)},
+    "a bzip2 stream": lambda tmp_path: {"Data/x.bin": b"\0\1" + bz2.compress(_visits())},
+    "an xz stream": lambda tmp_path: {"Data/x.bin": b"\0\1" + lzma.compress(_visits())},
+    "a zip after a prefix": lambda tmp_path: {"Data/report.exe": _zipAfterAPrefix()},
     "a NIfTI description": lambda tmp_path: _nifti(),
     "a PNG text chunk": lambda tmp_path: _png(),
     "strings in an HDF5 transform": lambda tmp_path: {"Data/t.h5": b"\x89HDF\r\n\x1a\n\0\0 patient John Doe \0\0"},
