@@ -13,6 +13,7 @@ import pytest
 
 from AnonymizeOnSaveLib.__main__ import main
 from AnonymizeOnSaveLib.sceneFiles import SceneFileError, cleanPath, scanPath
+from AnonymizeOnSaveLib.verify import search
 
 NAME, PID, UID = "DOE^JOHN", "MRN0042", "1.2.840.113619.2.55.3.6046881.969"
 ITEM = (
@@ -279,3 +280,26 @@ def test_bytes_an_entry_holds_beyond_its_content_are_refused_never_copied(tmp_pa
     assert NAME not in err and PID not in err
     assert _run(["clean", str(path), "-o", str(tmp_path / "out.mrb")])[0] == 2
     assert not (tmp_path / "out.mrb").exists()
+
+
+def test_a_symbolic_link_in_a_bundle_folder_is_written_relative_to_the_cleaned_member(tmp_path):
+    """A link's target is a path, text written to disk: an absolute one names the folders above the bundle (a
+    share's folder is often named after the patient) and points back into the uncleaned input."""
+    bundle = tmp_path / f"DOE_JOHN_{PID}" / "Case"
+    (bundle / "Data").mkdir(parents=True)
+    (bundle / "Case.mrml").write_text(_scene())
+    (bundle / "Data" / f"{PID} note.txt").write_text("a plain note\n")
+    os.symlink(bundle / "Data" / f"{PID} note.txt", bundle / "Data" / "latest.txt")
+    code, out, _ = _run(["scan", str(bundle)])
+    assert code == 1 and "latest.txt (link target)" in out
+    assert _run(["clean", str(bundle), "-o", str(tmp_path / "out")])[0] == 0
+    link = tmp_path / "out" / "Data" / "latest.txt"
+    target = os.readlink(link)
+    assert not os.path.isabs(target) and PID not in target and "DOE" not in target
+    assert os.path.realpath(link).startswith(str(tmp_path / "out")) and link.read_text() == "a plain note\n"
+    assert _run(["scan", str(tmp_path / "out")])[0] == 0
+    os.remove(link)
+    os.symlink(f"{PID}/../{os.path.basename(target)}", link)  # the same member, by a path naming the patient
+    found = search(str(tmp_path / "out"), [(PID, "ANONID", "identifiers")]).found  # what a save's check reads
+    place = "out/Data/latest.txt"
+    assert f"{place} (link target) (name)" in found and f"{place} (unreadable: FileNotFoundError)" in found

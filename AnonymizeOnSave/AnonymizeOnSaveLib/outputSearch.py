@@ -190,6 +190,8 @@ class _Search:
                 for name in sorted(folders + files):
                     relative = os.path.relpath(os.path.join(folder, name), path)
                     self.name(f"{shown}/{relative}", relative)
+                    if os.path.islink(os.path.join(folder, name)):  # its target's path is text written too
+                        self.name(f"{shown}/{relative} (link target)", os.readlink(os.path.join(folder, name)))
                 for name in sorted(files):
                     filePath = os.path.join(folder, name)
                     self.file(filePath, f"{shown}/{os.path.relpath(filePath, path)}")
@@ -197,7 +199,12 @@ class _Search:
             self.file(path, shown)
 
     def file(self, path, shown):
-        with open(path, "rb") as stream:
+        try:
+            stream = open(path, "rb")  # (closed below; a link to nothing cannot be opened)
+        except OSError as error:
+            self.places.append(f"{self.shown(shown)} (unreadable: {type(error).__name__})")
+            return
+        with stream:
 
             def readStart(size=-1):
                 stream.seek(0)

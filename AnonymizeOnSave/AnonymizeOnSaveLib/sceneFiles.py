@@ -23,7 +23,7 @@ from collections import namedtuple
 
 from . import profile
 from .dataFiles import isDataFile, readDataFile
-from .fileNames import replaceInFileName
+from .fileNames import holdsValue, replaceInFileName
 from .formats import metaImageHeader
 from .formats.rawBytes import rawText
 from .gcPause import cycleCollectionPaused
@@ -386,6 +386,11 @@ def _renameFindings(plan, matcher, path):
     findings = [
         Finding(path, f"{plan.prefix}{new} (entry name)", profile.FILE_NAMES) for new in plan.renames(matcher).values()
     ]
+    if isinstance(plan.members, _DirectoryMembers):  # a link's target is written as a path: cleaned by clean
+        for name in plan.members.names():
+            member = plan.members.path(name)
+            if os.path.islink(member) and holdsValue(matcher, os.readlink(member)):
+                findings.append(Finding(path, f"{replaceInFileName(matcher, name)} (link target)", profile.FILE_NAMES))
     if isinstance(plan.members, _ZipMembers) and matcher.contains(commentText(plan.members.archive)):
         findings.append(Finding(path, f"{plan.prefix}(zip comment)", profile.FREE_TEXT))
     if isinstance(plan.members, _ZipMembers):
@@ -614,8 +619,10 @@ def _writeDirectory(plan, matcher, temporary):
         source = plan.members.path(name)
         destination = os.path.join(temporary, *replaceInFileName(matcher, name).split("/"))
         os.makedirs(os.path.dirname(destination), exist_ok=True)
-        if os.path.islink(source):
-            os.symlink(os.readlink(source), destination)
+        if os.path.islink(source):  # to the same member, cleaned, relative: never back into the input
+            target = os.path.relpath(os.path.realpath(source), plan.members.root).replace(os.sep, "/")
+            newTarget = os.path.join(temporary, *replaceInFileName(matcher, target).split("/"))
+            os.symlink(os.path.relpath(newTarget, os.path.dirname(destination)), destination)
             continue
         content = _newContent(plan, name, matcher)
         if content is None:
