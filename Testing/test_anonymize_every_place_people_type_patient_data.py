@@ -11,9 +11,10 @@ import zipfile
 
 import pytest
 import slicer
-from dicomScenes import LiveState, newScene, normalizedItemIds, savedState
+from dicomScenes import LiveState, buildSampleScene, newScene, normalizedItemIds, savedState
 from everyPlaceScene import buildSceneWithPhiEverywhere, dataState
 from hospitalScenes import leaks
+from sceneChanges import shItems
 
 from AnonymizeOnSaveLib import Policy, saveScene
 from AnonymizeOnSaveLib.sceneFiles import cleanPath, scanPath
@@ -138,3 +139,16 @@ def test_cleaning_a_plain_save_gives_byte_for_byte_what_the_anonymized_save_writ
     assert different == []
     assert len(want) >= (1 if name.endswith(".mrml") else 20)
     assert not scanPath(cleaned, POLICY)
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_a_name_the_patient_item_keeps_after_its_patient_name_was_corrected_is_searched_everywhere(tmp_path, name):
+    """A loaded patient's item is named after the patient; a typo corrected in DICOM.PatientName afterwards leaves
+    the old spelling in the item's name, and wherever the user typed it: it is searched for too."""
+    scene = buildSampleScene().scene
+    sh, patients = shItems(scene, "Patient")
+    sh.SetItemName(patients[0], "Quackenbush^Eleanor (1CT1)")  # as loaded, before the correction
+    sh.SetItemAttribute(patients[0], "DICOM.PatientName", "Quackenbusch^Eleanor")
+    scene.AddNewNodeByClass("vtkMRMLScriptedModuleNode", "Quackenbush liver follow-up")
+    assert saveScene(scene, str(tmp_path / name), policy=POLICY)
+    assert leaks(str(tmp_path / name), ["Quackenbush^Eleanor", "Quackenbusch^Eleanor"]) == []

@@ -13,6 +13,7 @@ from .fileNames import replaceInFileName
 from .phiText import PhiTextMatcher, matcherFor
 from .policy import NO_PATIENT, PatientContext, Policy, sceneContext
 from .recognisers import labelledIds, labelledValue, recognise
+from .textTokens import tokens
 
 # Site kinds
 ATTRIBUTE = "attribute"  # name: the attribute name; DICOM.* follow the profile, others are free text
@@ -208,13 +209,26 @@ def _decision(site, policy):
         new, category = policy.applyRule(rule, value, site.context), rule.category
     elif kind == PATIENT_ITEM_NAME:
         new = policy.pseudonyms.personName(site.source or value, site.context.key)
-        category = profile.ITEM_NAMES
+        if new != value and site.source:
+            return new, profile.ITEM_NAMES, _formerName(value, site.source, new)
     elif kind == STUDY_ITEM_NAME:
         description = site.source and policy.applyRule(profile.RULES["StudyDescription"], site.source)
         new, category = description or ANONYMIZED_STUDY_NAME, profile.ITEM_NAMES
     else:
         raise ValueError(f"unknown site kind {kind!r}")
     return _KEPT if new == value else (new, category, tuple(valuePairs(value, new, category)))
+
+
+def _formerName(itemName, patientName, new):
+    """The pairs of a name a patient item is still named after that its DICOM.PatientName no longer holds (a typo
+    corrected after loading): a person name, searched everywhere too. Slicer names the item "<name> (<ID>)"."""
+    name = _ITEM_NAME_ID.sub("", itemName)
+    if not name or tokens(name) == tokens(patientName):
+        return ()
+    return ((name, new, profile.NAMES),)
+
+
+_ITEM_NAME_ID = re.compile(r"\s*\([^()]*\)\s*$")
 
 
 def planChanges(sites, policy, knownValues=(), laterValues=()):
