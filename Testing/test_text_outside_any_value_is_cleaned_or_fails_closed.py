@@ -195,6 +195,10 @@ def _deflated(wbits):
     return compressor.compress(_visits()) + compressor.flush()
 
 
+def _nrrd(line):
+    return b"NRRD0004\ntype: unsigned char\ndimension: 1\nsizes: 4\nencoding: raw\n" + line + b"\n\n\0\1\2\3"
+
+
 UNCLEANABLE = {
     "text after a PNG's last chunk": lambda tmp_path: {"Data/shot.png": _png()["Data/shot.png"] + b"John Doe"},
     "text after a VTK XML file's appended data": _appendedWithATail,
@@ -207,6 +211,9 @@ UNCLEANABLE = {
     "a bzip2 stream": lambda tmp_path: {"Data/x.bin": b"\0\1" + bz2.compress(_visits())},
     "an xz stream": lambda tmp_path: {"Data/x.bin": b"\0\1" + lzma.compress(_visits())},
     "a zip after a prefix": lambda tmp_path: {"Data/report.exe": _zipAfterAPrefix()},
+    "a JSON key": lambda tmp_path: {"Data/F.mrk.json": b'{"markups": [{"type": "Fiducial", "John Doe MRN0042": 1}]}'},
+    "a NRRD field that is no text field": lambda tmp_path: {"Data/v.nrrd": _nrrd(b"sample units: John Doe")},
+    "the key of a NRRD key:=value line": lambda tmp_path: {"Data/v.nrrd": _nrrd(b"MRN0042 John Doe:=reviewed")},
     "a NIfTI description": lambda tmp_path: _nifti(),
     "a PNG text chunk": lambda tmp_path: _png(),
     "strings in an HDF5 transform": lambda tmp_path: {"Data/t.h5": b"\x89HDF\r\n\x1a\n\0\0 patient John Doe \0\0"},

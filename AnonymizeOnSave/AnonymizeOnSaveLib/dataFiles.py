@@ -71,7 +71,14 @@ class _SpanText:
         return self.text
 
     def uncleanableText(self):
-        return ""
+        """The text outside every value (a JSON key, a separator): the check after a save searches it too, and no
+        Site can clean it."""
+        pieces, position = [], 0
+        for start, end, _ in sorted(self.values):
+            pieces.append(self.text[position:start])
+            position = max(position, end)
+        pieces.append(self.text[position:])
+        return "\n".join(pieces)
 
     @property
     def changed(self):

@@ -129,5 +129,16 @@ class NrrdHeader:
                 sites.append(Site(DATA, profile.DATA_TEXT, value, f"{place}header key {key}", context, handle))
         return sites
 
+    def uncleanableText(self):
+        """The header's text no Site holds (the fields other than the text fields, the keys of key:=value lines):
+        the check after a save searches it too, and no Site can clean it."""
+        pieces = []
+        for line in self.lines:
+            field = _TEXT_FIELD.match(line) if line is not None and ":=" not in line else None
+            if line is None or (field and line[field.end() :]):
+                continue
+            pieces.append(line.partition(":=")[0] if ":=" in line and not line.startswith("#") else line)
+        return "\n".join(pieces)
+
     def render(self):
         return "".join(line + end for line, end in zip(self.lines, self.endings) if line is not None).encode("utf-8")

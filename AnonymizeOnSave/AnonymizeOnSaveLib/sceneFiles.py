@@ -178,6 +178,7 @@ class _Plan:
                 header, headerBytes, bodyOffset = _readHeader(name, self.members.readStart)
                 self.headers[name] = (header, headerBytes, bodyOffset)
                 self.sites.extend(header.sites(place, context))
+                self.searchedOnly[name] = header.uncleanableText()
             elif kind == "data":
                 self.dataFiles[name] = readDataFile(name, self.members.read(name))
                 self.sites.extend(self.dataFiles[name].sites(place, context))

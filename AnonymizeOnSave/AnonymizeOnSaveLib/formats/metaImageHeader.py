@@ -84,5 +84,10 @@ class MetaImageHeader:
             sites.append(Site(DATA, profile.DATA_TEXT, line, where, context, _LineHandle(self, index)))
         return sites
 
+    def uncleanableText(self):
+        """The lines no Site holds (the structural ones): the check after a save searches them too."""
+        held = {site.handle.index for site in self.sites()}
+        return "\n".join(line for index, line in enumerate(self.lines) if index not in held)
+
     def render(self):
         return "\n".join(self.lines).encode(self.encoding, "replace")
