@@ -303,3 +303,19 @@ def test_a_symbolic_link_in_a_bundle_folder_is_written_relative_to_the_cleaned_m
     found = search(str(tmp_path / "out"), [(PID, "ANONID", "identifiers")]).found  # what a save's check reads
     place = "out/Data/latest.txt"
     assert f"{place} (link target) (name)" in found and f"{place} (unreadable: FileNotFoundError)" in found
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_patient_of_one_scene_named_in_another_scene_of_the_share_is_cleaned_there(tmp_path, jobs):
+    """A share goes out whole: a follow-up scene that names the patient of another scene of the share, without a
+    hierarchy of its own, is searched for that scene's values too."""
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "a.mrml").write_text(_scene())
+    followUp = '<Text id="vtkMRMLTextNode1" name="follow-up John Doe" text="see MRN0042"/>'
+    (share / "b.mrml").write_text(_scene(items="", extra=followUp))
+    code, out, _ = _run(["scan", "--jobs", jobs, str(share)])
+    assert code == 1 and "b.mrml: b.mrml [knownValue]" in out.replace(str(share) + "/", "")
+    assert _run(["clean", "--jobs", jobs, str(share), "-o", str(tmp_path / "out")])[0] == 0
+    assert _holds(tmp_path / "out" / "b.mrml", "John Doe", "Doe", PID) == []
+    assert _run(["scan", str(tmp_path / "out")])[0] == 0

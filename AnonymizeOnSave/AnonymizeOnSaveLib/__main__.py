@@ -39,6 +39,7 @@ from .shares import (
     isBundleFolder,
     markIncomplete,
     run,
+    shareValues,
     writeCsv,
 )
 from .shares import asJson as reportAsJson
@@ -209,6 +210,11 @@ def _run(arguments, paths, work, err):
             err.write(f"error: {outcome.shown}: {outcome.error}\n")
             err.flush()
 
+    try:
+        if len(scenes) > 1:  # a share goes out whole: each scene is searched for the values of all
+            work.shareValues = shareValues(scenes, work.policy, arguments.jobs)
+    except Interrupted:
+        return [], skipped, len(scenes)
     progress = None if arguments.quiet else Progress(err, scenes)
     try:
         return run(scenes, work, arguments.jobs, progress, showError), skipped, 0

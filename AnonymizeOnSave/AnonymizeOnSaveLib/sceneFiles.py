@@ -332,15 +332,22 @@ def _message(error):
     return str(error)
 
 
-def _planChanges(path, policy, knownValues=()):
+def _planChanges(path, policy, knownValues=(), laterValues=()):
     try:
         plan = _open(path, dataFile=bool(knownValues))
     except SceneFileError:
         raise
     except _errors() as error:
         raise SceneFileError(_message(error)) from None
-    changes = planChanges(plan.sites, policy or defaultPolicy(), knownValues)
+    changes = planChanges(plan.sites, policy or defaultPolicy(), knownValues, laterValues)
     return plan, changes, changes.matcher
+
+
+def valuesOf(path, policy=None):
+    """(original, replacement, category) of every value a scene file holds, as cleaning it would replace them."""
+    plan, changes, _ = _planChanges(path, policy)
+    _close(plan)
+    return tuple(changes.values)
 
 
 # --- scanning -----------------------------------------------------------------------------------------------
@@ -406,15 +413,16 @@ def _renameFindings(plan, matcher, path):
 
 
 def _knownValueFindings(plan, matcher, found, path):
+    """Where a value known from elsewhere is, that the file's own values (found) do not cover."""
     findings = []
     for name, document in plan.documents.items():
-        if matcher.contains(document.render()):
+        if matcher.contains(found.replace(document.render())):
             findings.append(Finding(path, found.replace(f"{plan.prefix}{name}"), "knownValue"))
     for name, (header, _, _) in plan.headers.items():
-        if matcher.contains(header.render().decode("utf-8", "replace")):
+        if matcher.contains(found.replace(header.render().decode("utf-8", "replace"))):
             findings.append(Finding(path, found.replace(f"{plan.prefix}{name}"), "knownValue"))
     for name, surface in plan.dataFiles.items():
-        if matcher.contains(surface.searchedText()):
+        if matcher.contains(found.replace(surface.searchedText())):
             findings.append(Finding(path, found.replace(f"{plan.prefix}{name}"), "knownValue"))
     for nested in plan.nested.values():
         findings += _knownValueFindings(nested, matcher, found, path)
@@ -425,11 +433,12 @@ def _knownValueFindings(plan, matcher, found, path):
 
 
 @cycleCollectionPaused
-def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None, knownValues=()):
+def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None, knownValues=(), laterValues=()):
     """Write src without PHI to dst (or over src with inPlace), atomically. Returns a CleanResult.
 
     knownValues: (original, replacement, category) of values known from elsewhere (the live scene that wrote the
-    file), replaced wherever the file's text holds them."""
+    file), replaced wherever the file's text holds them; laterValues: the same, taken after the file's own (the
+    other scenes of a share)."""
     if inPlace == (dst is not None):
         raise SceneFileError("give either a destination or in-place, not both or neither")
     target = os.path.abspath(src if inPlace else dst)
@@ -437,7 +446,7 @@ def cleanPath(src, dst=None, inPlace=False, policy=None, progress=None, knownVal
         raise SceneFileError("the destination exists; choose a new name")
     if not os.path.isdir(os.path.dirname(target)):
         raise SceneFileError("the destination folder does not exist")
-    plan, changes, matcher = _planChanges(src, policy, knownValues)
+    plan, changes, matcher = _planChanges(src, policy, knownValues, laterValues)
     try:
         missing = plan.missingFiles(matcher)
         for change in changes:

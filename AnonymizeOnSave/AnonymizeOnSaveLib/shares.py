@@ -16,7 +16,8 @@ from urllib.parse import quote
 
 from . import profile
 from .fileNames import replaceInFileName
-from .sceneFiles import SceneFileError, cleanPath, scanPath
+from .phiText import PhiTextMatcher
+from .sceneFiles import SceneFileError, cleanPath, scanPath, valuesOf
 
 SCENE_SUFFIXES = (".mrml", ".mrb", ".nrrd", ".nhdr")
 
@@ -86,9 +87,9 @@ def findScenes(paths):
     return scenes, skipped
 
 
-def _scanOne(scene, policy):
+def _scanOne(scene, policy, matcher=None):
     try:
-        result = scanPath(scene.path, policy)
+        result = scanPath(scene.path, policy, matcher)
     except SceneFileError as error:
         return Outcome(scene, "error", [], {}, str(error), None, _shownOnError(error, scene), [])
     findings = [(finding.place, finding.category) for finding in result.findings]
@@ -97,13 +98,15 @@ def _scanOne(scene, policy):
     return Outcome(scene, status, findings, dict(result.report.counts), None, None, shown, result.missing)
 
 
-def _cleanOne(scene, policy, destination, mirrored=False):
+def _cleanOne(scene, policy, destination, mirrored=False, shareValues=()):
     """destination: the output path, or None to clean in place; mirrored: in a mirror tree, whose names are cleaned
-    like any other place (a scene named after its patient is not written under that name)."""
+    like any other place (a scene named after its patient is not written under that name); shareValues: the values
+    of the share's other scenes, replaced here too."""
     try:
         if destination is not None:
             os.makedirs(os.path.dirname(destination) or ".", exist_ok=True)
-        result = cleanPath(scene.path, destination, inPlace=destination is None, policy=policy)
+        inPlace = destination is None
+        result = cleanPath(scene.path, destination, inPlace, policy, laterValues=shareValues)
         output = result.output
         if mirrored and destination.endswith(scene.relative):
             root = destination[: len(destination) - len(scene.relative)]
@@ -227,21 +230,49 @@ def _runInProcesses(scenes, work, jobs, finished, outcomes):
             raise Interrupted(outcomes) from None
 
 
-class ScanWork:
-    """A picklable scan of one scene (for the process pool)."""
+class ValuesWork:
+    """A picklable reading of the values one scene holds ((original, replacement, category); none when it cannot
+    be read: its error is reported by the scan or clean that follows)."""
 
     def __init__(self, policy):
         self.policy = policy
 
     def __call__(self, scene):
-        return _scanOne(scene, self.policy)
+        try:
+            return valuesOf(scene.path, self.policy)
+        except SceneFileError:
+            return ()
+
+
+def shareValues(scenes, policy, jobs=1):
+    """The values of every scene of a share: a patient of one scene named in another is searched there too (the
+    share goes out whole). Raises Interrupted on Ctrl-C."""
+    return [value for values in run(scenes, ValuesWork(policy), jobs) for value in values]
+
+
+class ScanWork:
+    """A picklable scan of one scene (for the process pool); shareValues: the values of the share's scenes, reported
+    where a scene holds one its own values do not cover."""
+
+    def __init__(self, policy, shareValues=()):
+        self.policy, self.shareValues, self._matcher = policy, shareValues, None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_matcher": None}  # made again in each worker
+
+    def __call__(self, scene):
+        if self._matcher is None and self.shareValues:
+            self._matcher = PhiTextMatcher(self.shareValues)
+        return _scanOne(scene, self.policy, self._matcher)
 
 
 class CleanWork:
-    """A picklable clean of one scene, into outputFolder (mirroring the tree) or in place."""
+    """A picklable clean of one scene, into outputFolder (mirroring the tree) or in place; shareValues: the values
+    of the share's scenes, replaced in each scene too."""
 
-    def __init__(self, policy, outputFolder=None, outputFile=None):
+    def __init__(self, policy, outputFolder=None, outputFile=None, shareValues=()):
         self.policy, self.outputFolder, self.outputFile = policy, outputFolder, outputFile
+        self.shareValues = shareValues
 
     def __call__(self, scene):
         if self.outputFile is not None:
@@ -250,7 +281,8 @@ class CleanWork:
             destination = os.path.join(self.outputFolder, scene.relative)
         else:
             destination = None
-        return _cleanOne(scene, self.policy, destination, mirrored=self.outputFile is None and destination is not None)
+        mirrored = self.outputFile is None and destination is not None
+        return _cleanOne(scene, self.policy, destination, mirrored, self.shareValues)
 
 
 INCOMPLETE_MARKER = "INCOMPLETE.txt"
