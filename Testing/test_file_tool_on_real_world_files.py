@@ -319,3 +319,21 @@ def test_a_patient_of_one_scene_named_in_another_scene_of_the_share_is_cleaned_t
     assert _run(["clean", "--jobs", jobs, str(share), "-o", str(tmp_path / "out")])[0] == 0
     assert _holds(tmp_path / "out" / "b.mrml", "John Doe", "Doe", PID) == []
     assert _run(["scan", str(tmp_path / "out")])[0] == 0
+
+
+def test_file_names_that_are_not_utf8_are_reported_as_they_are_never_an_internal_error(tmp_path):
+    """os.listdir gives such names with surrogates; the share's reports (text, CSV, JSON) name them, byte for byte
+    in the CSV."""
+    share = os.fsencode(tmp_path / "share")
+    os.makedirs(share + b"/sub\xff")
+    for name in (b"/sub\xff/x\xfe.mrml", b"/b.mrml"):
+        with open(share + name, "w") as stream:
+            stream.write(_scene())
+    with open(share + b"/other\xfd.txt", "w") as stream:
+        stream.write("x")
+    table = tmp_path / "report.csv"
+    for arguments in (["scan", "--csv", str(table)], ["scan", "--json"], ["clean", "-o", str(tmp_path / "out")]):
+        code, _, err = _run([*arguments, os.fsdecode(share)])
+        assert code in (0, 1) and "internal error" not in err, arguments
+    assert b"x\xfe.mrml" in table.read_bytes() and b"other\xfd.txt" in table.read_bytes()
+    assert os.listdir(os.fsencode(tmp_path / "out"))

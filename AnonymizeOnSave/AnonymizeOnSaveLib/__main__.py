@@ -166,7 +166,7 @@ def _runRecord(arguments):
 
 def _report(arguments, outcomes, skipped, out, describe, notReached=0, marker=None):
     if arguments.csv:
-        with open(arguments.csv, "w", newline="", encoding="utf-8") as stream:
+        with open(arguments.csv, "w", newline="", encoding="utf-8", errors="surrogateescape") as stream:
             writeCsv(outcomes, skipped, stream)
     if arguments.json:
         report = {**_runRecord(arguments), **reportAsJson(outcomes, skipped)}

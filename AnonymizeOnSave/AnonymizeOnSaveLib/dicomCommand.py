@@ -101,7 +101,7 @@ def _problem(arguments, policy):
 def _writeCsv(path, outcomes, shown):
     import csv
 
-    with open(path, "w", newline="", encoding="utf-8") as stream:
+    with open(path, "w", newline="", encoding="utf-8", errors="surrogateescape") as stream:
         writer = csv.writer(stream)
         writer.writerow(["input", "status", "output", "pixels", "error"])
         for name, outcome in zip(shown, outcomes):

@@ -57,7 +57,7 @@ def _refersTo(sceneFile, names):
             text = stream.read().decode("utf-8", "replace")
     except OSError:
         return False
-    return any(f'"{name}"' in text or f'"{quote(name, safe="")}"' in text for name in names)
+    return any(f'"{name}"' in text or f'"{quote(name, safe="", errors="surrogateescape")}"' in text for name in names)
 
 
 def _size(path):
