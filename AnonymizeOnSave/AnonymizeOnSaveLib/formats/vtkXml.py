@@ -130,13 +130,13 @@ class VtkXmlFile(ValueSurface):
         reader reads: a VTK writer leaves none); encoded: base64 text, searched as it is written. The data itself
         is not decoded."""
         if encoded:
-            text = b"".join(chunk.split())
+            chunk = chunk.lstrip()  # (an inline array's text begins on a line of its own)
             try:
-                first = self._words(base64.b64decode(text[: _base64Length(self.wordSize)]), 1)[0]
+                first = self._words(base64.b64decode(_firstCharacters(chunk, _base64Length(self.wordSize))), 1)[0]
                 if not self.compressor:
                     return rawText(_afterCharacters(chunk, _base64Length(self.wordSize + first)))
                 headerLength = _base64Length((3 + first) * self.wordSize)
-                sizes = self._words(base64.b64decode(text[:headerLength]), 3 + first)[3:]
+                sizes = self._words(base64.b64decode(_firstCharacters(chunk, headerLength)), 3 + first)[3:]
             except (binascii.Error, ValueError):
                 raise FormatError("a VTK XML array's base64 data cannot be decoded") from None
             return rawText(_afterCharacters(chunk, headerLength + _base64Length(sum(sizes))))
@@ -326,10 +326,23 @@ class VtkXmlFile(ValueSurface):
 
 
 _NON_SPACE = re.compile(rb"\S+")
+_SPACES = (b" ", b"\t", b"\n", b"\r", b"\v", b"\f")
+
+
+def _spaced(text, count):
+    """Whether the first count bytes of text hold white space (memchr: VTK writes base64 without line breaks)."""
+    return any(text.find(space, 0, count) >= 0 for space in _SPACES)
+
+
+def _firstCharacters(text, count):
+    """The first count characters of text that are not white space."""
+    return b"".join(text.split())[:count] if _spaced(text, count) else text[:count]
 
 
 def _afterCharacters(text, count):
     """What follows the first count characters of text that are not white space (as written, spaces kept)."""
+    if len(text) >= count and not _spaced(text, count):
+        return text[count:]
     for run in _NON_SPACE.finditer(text):
         if count < run.end() - run.start():
             return text[run.start() + count :]
