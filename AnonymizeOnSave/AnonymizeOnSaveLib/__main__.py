@@ -36,6 +36,7 @@ from .shares import (
     Progress,
     ScanWork,
     findScenes,
+    holdsOthers,
     isBundleFolder,
     markIncomplete,
     run,
@@ -211,15 +212,32 @@ def _run(arguments, paths, work, err):
             err.flush()
 
     try:
-        if len(scenes) > 1:  # a share goes out whole: each scene is searched for the values of all
-            work.shareValues = shareValues(scenes, work.policy, arguments.jobs)
+        if len(scenes) > 1 and isinstance(work, CleanWork):  # a share goes out whole: each scene is cleaned of
+            work.shareValues = shareValues(scenes, work.policy, arguments.jobs)  # the values of all
     except Interrupted:
         return [], skipped, len(scenes)
     progress = None if arguments.quiet else Progress(err, scenes)
     try:
-        return run(scenes, work, arguments.jobs, progress, showError), skipped, 0
+        outcomes = run(scenes, work, arguments.jobs, progress, showError)
     except Interrupted as interruption:
         return interruption.outcomes, skipped, len(scenes) - len(interruption.outcomes)
+    if len(scenes) > 1 and isinstance(work, ScanWork):
+        try:
+            outcomes = _scannedForTheShare(outcomes, work.policy, arguments.jobs)
+        except Interrupted:
+            return [], skipped, len(scenes)
+    return outcomes, skipped, 0
+
+
+def _scannedForTheShare(outcomes, policy, jobs):
+    """The scans again, of every scene holding a value another scene of the share holds and it does not, searched
+    for the values of all (a patient of one scene named in another)."""
+    values = list(dict.fromkeys(value for outcome in outcomes for value in outcome.values))
+    again = [outcome.scene for outcome in outcomes if outcome.status != "error" and holdsOthers(values, outcome.values)]
+    if not again:
+        return outcomes
+    scannedAgain = {outcome.scene: outcome for outcome in run(again, ScanWork(policy, values), jobs)}
+    return [scannedAgain.get(outcome.scene, outcome) for outcome in outcomes]
 
 
 def _summary(arguments, outcomes, skipped, notReached, started, err):

@@ -30,7 +30,7 @@ from .gcPause import cycleCollectionPaused
 from .mrmlText import MrmlDocument, MrmlSyntaxError
 from .nrrdHeader import MAX_HEADER_BYTES, NrrdHeader, NrrdHeaderError, splitHeader
 from .outputSearch import READ_ERRORS, fileText, search
-from .planner import planChanges
+from .planner import decideRules, planChanges
 from .policy import NO_PATIENT, defaultPolicy
 from .report import Report
 from .zipBundle import (
@@ -66,11 +66,12 @@ class SceneFileError(Exception):
 
 
 class ScanResult:
-    def __init__(self, findings, report, matcher=None, missing=()):
+    def __init__(self, findings, report, matcher=None, missing=(), values=()):
         self.findings = findings
         self.report = report
         self.matcher = matcher  # the values found, to mask paths shown with them
         self.missing = list(missing)  # files the scene refers to that it does not hold (names masked)
+        self.values = values  # (original, replacement, category) of the values found
 
     def __bool__(self):
         return bool(self.findings)
@@ -344,10 +345,20 @@ def _planChanges(path, policy, knownValues=(), laterValues=()):
 
 
 def valuesOf(path, policy=None):
-    """(original, replacement, category) of every value a scene file holds, as cleaning it would replace them."""
-    plan, changes, _ = _planChanges(path, policy)
-    _close(plan)
-    return tuple(changes.values)
+    """(original, replacement, category) of every value the rules replace in a scene file (the values its text is
+    searched for; UIDs in text are replaced wherever they are)."""
+    try:
+        plan = _open(path)
+    except SceneFileError:
+        raise
+    except _errors() as error:
+        raise SceneFileError(_message(error)) from None
+    try:
+        return tuple(decideRules(plan.sites, policy or defaultPolicy()).found)
+    except _errors() as error:
+        raise SceneFileError(_message(error)) from None
+    finally:
+        _close(plan)
 
 
 # --- scanning -----------------------------------------------------------------------------------------------
@@ -371,7 +382,7 @@ def scanPath(path, policy=None, matcher=None, progress=None):
             findings += _knownValueFindings(plan, matcher, found, path)
         if progress:
             progress(1.0)
-        return ScanResult(findings, Report.fromChanges(changes), found, plan.missingFiles(found))
+        return ScanResult(findings, Report.fromChanges(changes), found, plan.missingFiles(found), changes.values)
     except _errors() as error:
         raise SceneFileError(_message(error), found) from None
     finally:

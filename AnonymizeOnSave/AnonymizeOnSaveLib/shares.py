@@ -22,10 +22,10 @@ from .sceneFiles import SceneFileError, cleanPath, scanPath, valuesOf
 SCENE_SUFFIXES = (".mrml", ".mrb", ".nrrd", ".nhdr")
 
 Scene = namedtuple("Scene", "path relative size")
-Outcome = namedtuple("Outcome", "scene status findings counts error output shown missing")
+Outcome = namedtuple("Outcome", "scene status findings counts error output shown missing values", defaults=((),))
 """status: "clean" (nothing found), "found" (scan), "cleaned", "error"; findings: (place, category) pairs; shown:
 the scene's path as reports show it (every value found in it masked); missing: the files the scene refers to that
-the share does not hold (masked)."""
+the share does not hold (masked); values: the originals of the values the scene holds (scan)."""
 
 
 class Interrupted(Exception):
@@ -95,7 +95,8 @@ def _scanOne(scene, policy, matcher=None):
     findings = [(finding.place, finding.category) for finding in result.findings]
     shown = replaceInFileName(result.matcher, scene.path)
     status = "found" if result else "clean"
-    return Outcome(scene, status, findings, dict(result.report.counts), None, None, shown, result.missing)
+    values = tuple(result.values)
+    return Outcome(scene, status, findings, dict(result.report.counts), None, None, shown, result.missing, values)
 
 
 def _cleanOne(scene, policy, destination, mirrored=False, shareValues=()):
@@ -245,9 +246,15 @@ class ValuesWork:
 
 
 def shareValues(scenes, policy, jobs=1):
-    """The values of every scene of a share: a patient of one scene named in another is searched there too (the
-    share goes out whole). Raises Interrupted on Ctrl-C."""
-    return [value for values in run(scenes, ValuesWork(policy), jobs) for value in values]
+    """The values of every scene of a share, each once: a patient of one scene named in another is searched there
+    too (the share goes out whole). Raises Interrupted on Ctrl-C."""
+    return list(dict.fromkeys(value for values in run(scenes, ValuesWork(policy), jobs) for value in values))
+
+
+def holdsOthers(values, ownValues):
+    """Whether a share's values hold one a scene's own (originals) do not: only then is it searched for them."""
+    own = {original for original, *_ in ownValues}
+    return any(original not in own for original, *_ in values)
 
 
 class ScanWork:
