@@ -29,10 +29,7 @@ import vtk
 from dicomScenes import buildSampleScene
 from vtk.util.numpy_support import numpy_to_vtk
 
-from AnonymizeOnSaveLib import Policy, lastReport, mrmlString, phiText, profile, saveScene, session
-from AnonymizeOnSaveLib.mrmlText import MrmlDocument
-from AnonymizeOnSaveLib.outputSearch import searchBytes
-from AnonymizeOnSaveLib.planner import planChanges
+from AnonymizeOnSaveLib import Policy, lastReport, saveScene, session
 from AnonymizeOnSaveLib.sceneFiles import cleanPath
 
 POLICY = Policy(key="bench")
@@ -231,6 +228,12 @@ def firstSaveFloorOf(scene, repeats):
     writes: write the scene (Commit, to a string), derive the key's UID for every UID the scene holds (each
     keyed), make the matcher of every value it replaces (their spellings), and search the cleaned text for them.
     Each run under a key of its own, the spellings not remembered. Median of repeats, in s."""
+    # (imported here: benchSpellings imports this module with code from before the string path)
+    from AnonymizeOnSaveLib import mrmlString, phiText, profile
+    from AnonymizeOnSaveLib.mrmlText import MrmlDocument
+    from AnonymizeOnSaveLib.outputSearch import searchBytes
+    from AnonymizeOnSaveLib.planner import planChanges
+
     with tempfile.TemporaryDirectory() as folder:
         target = os.path.join(folder, "floor.mrml")
         policy = Policy(key="first-save floor")
