@@ -10,8 +10,6 @@ ItemWrites per item, which writes and puts back the item's changes itself: no Si
 Only the last collection's plans are kept (the largest hierarchy saved bounds the memory).
 """
 
-from collections import Counter
-
 from .planner import DATA, Decided, Site, decideRules, itemSites
 from .sceneSites import _Hierarchy, _ItemAttribute, _ItemName, _ItemUid, _sceneNodeSites, subjectHierarchyNode
 
@@ -69,9 +67,13 @@ def collectPlannedSites(scene, policy):
         context = hierarchy.contextOf(item.item, item.level)
         attributes, uids = item.values()
         key = (item.level, item.name(), attributes, uids, context.key, context.deidentifiedOptions)
-        plan = planned.get(key) or kept.get(key) or _plan(item, context, policy)
+        plan = planned.get(key) or kept.get(key)
+        if plan is None:
+            plan, decided = _plan(item, context, policy)
+        else:
+            decided = _decided(plan[1], hierarchy.sh, item.item, context)
         planned[key] = plan
-        sites.append(_decided(plan[1], hierarchy.sh, item.item, context))
+        sites.append(decided)
         if plan[0]:  # (writes)
             writes.append(ItemWrites(hierarchy.sh, item.item, plan[0]))
     _kept[:] = [fingerprint, planned]
@@ -80,23 +82,31 @@ def collectPlannedSites(scene, policy):
 
 
 def _plan(item, context, policy):
-    """(writes, Decided or left Sites) of an item: what decideRules makes of its Sites, compact. An item that leaves
-    no Site to search keeps its Decided (the planner only reads it); the others keep the Sites' descriptions."""
+    """(plan, Decided) of an item: what decideRules makes of its Sites, compact (writes, then the Decided the planner
+    reads, or with the Sites it left to search described without handles), and the Decided for this save (those
+    Sites as they are)."""
     place = f"subject hierarchy item {item.item}"
     decided = decideRules(list(itemSites(item, place, context)), policy)
-    writes = tuple(
-        (_KIND_OF[type(change.site.handle)], change.site.handle.name, change.value, change.site.value)
-        for change in decided.changes
-    )
+    writes, counts = [], {}
+    for change in decided.changes:
+        handle = change.site.handle
+        writes.append((_KIND_OF[type(handle)], handle.name, change.value, change.site.value))
+        counts[change.category] = counts.get(change.category, 0) + 1
     kept = Decided()
-    kept.found = tuple(decided.found)
-    kept.reused = tuple(Counter(change.category for change in decided.changes).items())
-    left = tuple(
-        (site.kind, site.name, site.value, site.place[len(place) :], site.source, _KIND_OF[type(handle)], handle.name)
-        for site in decided.textSites + decided.dataSites
-        for handle in (site.handle,)
-    )
-    return writes, (kept, left) if left else kept
+    kept.found, kept.reused = tuple(decided.found), tuple(counts.items())
+    if not decided.textSites and not decided.dataSites:
+        return (tuple(writes), kept), kept
+    left = tuple([_described(site, len(place)) for site in decided.textSites + decided.dataSites])
+    now = Decided()
+    now.found, now.reused, now.textSites, now.dataSites = kept.found, kept.reused, decided.textSites, decided.dataSites
+    return (tuple(writes), (kept, left)), now
+
+
+def _described(site, placeLength):
+    """A Site as kept without its handle: (kind, name, value, its place after the item's, source, handle kind,
+    handle name)."""
+    handle = site.handle
+    return site.kind, site.name, site.value, site.place[placeLength:], site.source, _KIND_OF[type(handle)], handle.name
 
 
 def _decided(kept, sh, item, context):
