@@ -54,11 +54,25 @@ class Pseudonymizer:
         if not isinstance(key, bytes) or not key:
             raise ValueError("a pseudonymization key must be non-empty bytes")
         self._key = key
+        self._keyed = hmac.new(key, digestmod="sha256")  # copied for each digest: the key is not padded again
         self._fingerprint = self._digest("key-fingerprint", "")
         self._uids = _uidCacheFor(self._fingerprint)
 
+    def __getstate__(self):  # (sent to worker processes: an HMAC object cannot be pickled, the key can)
+        return {name: value for name, value in self.__dict__.items() if name != "_keyed"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._keyed = hmac.new(self._key, digestmod="sha256")
+
     def _digest(self, purpose, value):
-        return hmac.digest(self._key, purpose.encode() + b"\0" + value.encode("utf-8"), "sha256")
+        return self._mac(purpose.encode() + b"\0" + value.encode("utf-8"))
+
+    def _mac(self, message):
+        """HMAC-SHA256 of message under the key."""
+        mac = self._keyed.copy()
+        mac.update(message)
+        return mac.digest()
 
     def _code(self, purpose, value):
         number = int.from_bytes(self._digest(purpose, value)[:8], "big")
@@ -99,7 +113,7 @@ class Pseudonymizer:
         return UID_ROOT + str(int.from_bytes(body + self._uidCheck(body), "big"))
 
     def _uidCheck(self, body):
-        return hmac.digest(self._key, b"uid-check\0" + body, "sha256")[:4]
+        return self._mac(b"uid-check\0" + body)[:4]
 
     def isOwnUid(self, value):
         """True when value is a UID this key produced."""
