@@ -141,3 +141,27 @@ def test_a_fault_while_an_items_plan_writes_leaves_nothing_stripped_and_nothing_
     assert not os.path.exists(tmp_path / "scene.mrb")
     assert before.differences() == []
     assert session.activeSession(scene) is None
+
+
+def test_a_value_an_items_plan_cannot_put_back_is_named_by_its_place(tmp_path, monkeypatch, caplog):
+    """The restore names where it failed as a Site would (item, attribute or UID name), never the value."""
+    scene = buildSampleScene().scene
+    realRestore = session.AnonymizationSession._restoreApplied
+
+    def restoring(self):
+        failing = [True]
+
+        def refuse(value):
+            if failing[0]:
+                failing[0] = False
+                raise RuntimeError("simulated failure")
+
+        with pytest.MonkeyPatch.context() as during:
+            beforeEveryWrite(during, refuse)
+            realRestore(self)
+
+    monkeypatch.setattr(session.AnonymizationSession, "_restoreApplied", restoring)
+    assert not saveScene(scene, str(tmp_path / "scene.mrb"), policy=POLICIES["default"])
+    assert "1 value(s) could not be restored, first at subject hierarchy item " in caplog.text
+    place = caplog.text.split("first at ")[1].split("\n")[0]
+    assert place.split()[4] in ("attribute", "UID", "name") and "1CT1" not in place

@@ -50,10 +50,10 @@ class ItemWrites:
         return f"subject hierarchy item {self.item}"
 
     def placeOf(self, kind, name):
-        return f"{self.place} name" if _KINDS[kind] is _ItemName else f"{self.place} {_WHAT[kind]} {name}"
+        return f"{self.place} {_WHAT[kind].format(name)}"  # (as itemSites names the place)
 
 
-_WHAT = ("attribute", "UID", "name")
+_WHAT = ("attribute {}", "UID {}", "name")
 
 
 def collectPlannedSites(scene, policy):
