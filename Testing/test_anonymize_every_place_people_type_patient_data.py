@@ -152,3 +152,18 @@ def test_a_name_the_patient_item_keeps_after_its_patient_name_was_corrected_is_s
     scene.AddNewNodeByClass("vtkMRMLScriptedModuleNode", "Quackenbush liver follow-up")
     assert saveScene(scene, str(tmp_path / name), policy=POLICY)
     assert leaks(str(tmp_path / name), ["Quackenbush^Eleanor", "Quackenbusch^Eleanor"]) == []
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_a_patient_item_without_a_patient_name_is_saved_with_its_name_replaced(tmp_path, name):
+    """A DICOM patient item that holds only its ID (no DICOM.PatientName): its name, the only place the name is, is
+    replaced by the pseudonym of the ID and searched for wherever else it was typed; the file tool reads it too."""
+    scene = newScene()
+    sh = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    patient = sh.CreateSubjectItem(sh.GetSceneItemID(), "Quackenbush^Eleanor (PID778812)")
+    sh.SetItemUID(patient, "DICOM", "PID778812")
+    scene.AddNewNodeByClass("vtkMRMLScriptedModuleNode", "Quackenbush follow-up")
+    assert saveScene(scene, str(tmp_path / name), policy=POLICY)
+    assert leaks(str(tmp_path / name), ["Quackenbush^Eleanor", "PID778812"]) == []
+    assert saveScene(scene, str(tmp_path / f"plain-{name}"), anonymize=False)
+    assert scanPath(str(tmp_path / f"plain-{name}"), POLICY).findings

@@ -208,9 +208,9 @@ def _decision(site, policy):
         rule = profile.ruleForItemUid(site.name, kind == PATIENT_ITEM_UID)
         new, category = policy.applyRule(rule, value, site.context), rule.category
     elif kind == PATIENT_ITEM_NAME:
-        new = policy.pseudonyms.personName(site.source or value, site.context.key)
-        if new != value and site.source:
-            return new, profile.ITEM_NAMES, _formerName(value, site.source, new)
+        new, category = policy.pseudonyms.personName(site.source or value, site.context.key), profile.ITEM_NAMES
+        if new != value:
+            return new, category, _formerName(value, site.source or "", new)
     elif kind == STUDY_ITEM_NAME:
         description = site.source and policy.applyRule(profile.RULES["StudyDescription"], site.source)
         new, category = description or ANONYMIZED_STUDY_NAME, profile.ITEM_NAMES
@@ -220,8 +220,9 @@ def _decision(site, policy):
 
 
 def _formerName(itemName, patientName, new):
-    """The pairs of a name a patient item is still named after that its DICOM.PatientName no longer holds (a typo
-    corrected after loading): a person name, searched everywhere too. Slicer names the item "<name> (<ID>)"."""
+    """The pairs of a name a patient item is named after that its DICOM.PatientName does not hold (a typo corrected
+    after loading, or no DICOM.PatientName at all): a person name, searched everywhere too. Slicer names the item
+    "<name> (<ID>)"."""
     name = _ITEM_NAME_ID.sub("", itemName)
     if not name or tokens(name) == tokens(patientName):
         return ()
