@@ -38,7 +38,7 @@ _TEXT_ENCODERS = {
     "comment": lambda value: value.replace("--", "- "),
     "PI": lambda value: value.replace("?>", "? "),
 }
-_DECOMPRESS = {"vtkZLibDataCompressor": zlib.decompress, "vtkLZMADataCompressor": lzma.decompress}
+_DECOMPRESSORS = {"vtkZLibDataCompressor": zlib.decompressobj, "vtkLZMADataCompressor": lzma.LZMADecompressor}
 
 
 class _Array:
@@ -251,14 +251,22 @@ class VtkXmlFile(ValueSurface):
             raise FormatError("a VTK XML array's base64 data cannot be decoded") from None
 
     def _decompress(self, block):
-        decompress = _DECOMPRESS.get(self.compressor)
-        if decompress is None:
+        """A block's content; what the block holds after its compressed stream (which VTK's reader never reads) is
+        searched."""
+        decompressor = _DECOMPRESSORS.get(self.compressor)
+        if decompressor is None:
             known = self.compressor if re.fullmatch(r"vtk\w*Compressor", self.compressor or "") else "a compressor"
             raise FormatError(f"a VTK XML file compressed with {known} cannot be read")
+        inflater = decompressor()
         try:
-            return decompress(block)
+            content = inflater.decompress(block)
         except (zlib.error, lzma.LZMAError):
             raise FormatError("a VTK XML array's compressed data cannot be inflated") from None
+        if not inflater.eof:
+            raise FormatError("a VTK XML array's compressed data is cut short")
+        if inflater.unused_data:
+            self.otherText.append(rawText(inflater.unused_data))
+        return content
 
     # --- writing ------------------------------------------------------------------------------------------------
 
