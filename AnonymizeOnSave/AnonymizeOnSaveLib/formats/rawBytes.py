@@ -11,10 +11,16 @@ import re
 import struct
 import zlib
 
+from .surface import FormatError
+
 _PRINTABLE = re.compile(rb"(?:[\t\n\r\x20-\x7e]|[\xc2-\xf4][\x80-\xbf]{1,3}|[\xa0-\xff]){3,}")
+_ASCII_OR_UTF8 = re.compile(rb"(?:[\t\n\r\x20-\x7e]|[\xc2-\xf4][\x80-\xbf]{1,3}){3,}")
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+# UTF-16 text of Latin letters only: any other 16-bit pair is as likely noise as text (random bytes read as UTF-16
+# are nearly all "text"); CJK in UTF-16 inside unknown bytes is not read (a documented limit).
 _UTF16 = {
-    "utf-16-le": re.compile(rb"(?:[\t\n\r\x20-\x7e]\x00|[\xa0-\xff]\x00|[\x00-\xff][\x01-\xd7\xe0-\xff]){3,}"),
-    "utf-16-be": re.compile(rb"(?:\x00[\t\n\r\x20-\x7e]|\x00[\xa0-\xff]|[\x01-\xd7\xe0-\xff][\x00-\xff]){3,}"),
+    "utf-16-le": re.compile(rb"(?:[\t\n\r\x20-\x7e]\x00|[\xa0-\xff]\x00){3,}"),
+    "utf-16-be": re.compile(rb"(?:\x00[\t\n\r\x20-\x7e]|\x00[\xa0-\xff]){3,}"),
 }
 # Where a stream may start: gzip; zlib (deflate, a window of 256 bytes to 32 KB: checked by its header's
 # checksum below); bzip2; xz; a zip entry's local header.
@@ -23,64 +29,110 @@ _STREAM_STARTS = re.compile(
 )
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
 MAX_DEPTH = 3
+MAX_DECODED = 256 << 20  # what the streams inside one search may decode, besides 16 bytes a byte searched
 
 
 def _runs(data):
+    """The runs of text in data. A run of which more than a third is bytes above ASCII that are not UTF-8 is noise
+    read as Latin-1 (three quarters of random bytes are "printable" so): only its ASCII and UTF-8 parts are kept."""
     pieces = []
     for match in _PRINTABLE.finditer(data):
         run = match.group()
         try:
             pieces.append(run.decode("utf-8"))
         except UnicodeDecodeError:
-            pieces.append(run.decode("latin-1"))
+            if 3 * (len(run) - len(run.translate(None, _HIGH_BYTES))) <= len(run):
+                pieces.append(run.decode("latin-1"))
+            else:
+                pieces += [part.decode("utf-8", "replace") for part in _ASCII_OR_UTF8.findall(run)]
     for encoding, pattern in _UTF16.items():
         pieces += [match.group().decode(encoding, "replace") for match in pattern.finditer(data)]
     return pieces
 
 
-def _streams(data):
+def _streams(data, budget):
     """The decoded content of every compressed stream that starts somewhere in data (read as far as it goes: a
-    stream cut short too)."""
-    view = memoryview(data)
+    stream cut short too). A start inside a stream already decoded is that stream's data, not another stream.
+    budget: [bytes] all the streams of one search may decode; beyond, FormatError (a bomb is not read, nor reported
+    clean)."""
+    view, covered = memoryview(data), 0
     try:  # a file that is a raw deflate stream whole (one found inside other bytes has no header to be found by)
-        decoded = zlib.decompressobj(-15).decompress(view)
+        decoded, covered = _decoded(zlib.decompressobj(-15), view, budget)
         if decoded:
             yield decoded
     except zlib.error:
-        pass
+        covered = 0
     for match in _STREAM_STARTS.finditer(data):
         start, kind = match.start(), match.group()
+        if start < covered:
+            continue
         try:
             if kind[:1] == b"\x1f":
-                decoded = zlib.decompressobj(31).decompress(view[start:])
+                decoded, used = _decoded(zlib.decompressobj(31), view[start:], budget)
             elif kind[:2] == b"BZ":
-                decoded = bz2.BZ2Decompressor().decompress(view[start:])
+                decoded, used = _decoded(bz2.BZ2Decompressor(), view[start:], budget)
             elif kind[:1] == b"\xfd":
-                decoded = lzma.LZMADecompressor(lzma.FORMAT_XZ).decompress(view[start:])
+                decoded, used = _decoded(lzma.LZMADecompressor(lzma.FORMAT_XZ), view[start:], budget)
             elif kind[:2] == b"PK":
-                decoded = _zipEntry(view, start)
+                decoded, used = _zipEntry(view, start, budget)
             elif (kind[0] << 8 | kind[1]) % 31 == 0 and not kind[1] & 0x20:  # zlib, no preset dictionary
-                decoded = zlib.decompressobj(15).decompress(view[start:])
+                decoded, used = _decoded(zlib.decompressobj(15), view[start:], budget)
             else:
                 continue
+        except FormatError:
+            raise
         except (zlib.error, OSError, EOFError, ValueError, lzma.LZMAError, struct.error):
             continue
         if decoded:
+            covered = start + used
             yield decoded
 
 
-def _zipEntry(view, start):
-    """The content of the zip entry whose local header starts at start (stored or deflated)."""
-    _, _, _, method, _, _, _, compressedSize, _, nameLength, extraLength = _LOCAL_HEADER.unpack_from(view, start)
-    body = start + _LOCAL_HEADER.size + nameLength + extraLength
+def _decoded(decompressor, view, budget):
+    """(what decompressor makes of view, the bytes of view it used), charged to budget."""
+    decoded = decompressor.decompress(view, budget[0] + 1)
+    budget[0] -= len(decoded)
+    if budget[0] < 0:
+        raise FormatError("compressed data inside the file decodes to more than can be read (a zip bomb?)")
+    used = len(view) - len(decompressor.unused_data) if decompressor.eof else len(view)
+    return decoded, used
+
+
+def _zipEntry(view, start, budget):
+    """(content, bytes used) of the zip entry whose local header starts at start (deflated, bzip2 or LZMA; a stored
+    one's bytes are searched where they lie). An entry compressed otherwise cannot be read: FormatError."""
+    _, _, _, method, _, _, _, _, _, nameLength, extraLength = _LOCAL_HEADER.unpack_from(view, start)
+    header = _LOCAL_HEADER.size + nameLength + extraLength
     if method == 0:
-        return bytes(view[body : body + compressedSize])
-    return zlib.decompressobj(-15).decompress(view[body:]) if method == 8 else b""
+        return b"", 0
+    body = view[start + header :]
+    if method == 8:
+        decompressor = zlib.decompressobj(-15)
+    elif method == 12:
+        decompressor = bz2.BZ2Decompressor()
+    elif method == 14:  # LZMA: a version, the properties' size, the properties (APPNOTE 5.8.8), then the data
+        propertiesSize = struct.unpack_from("<H", body, 2)[0]
+        decompressor = _lzma1(bytes(body[4 : 4 + propertiesSize]))
+        header, body = header + 4 + propertiesSize, body[4 + propertiesSize :]
+    else:
+        raise FormatError("a zip entry inside the file uses a compression method that cannot be read")
+    decoded, used = _decoded(decompressor, body, budget)
+    return decoded, header + used
 
 
-def rawText(data, depth=0):
+def _lzma1(properties):
+    """A raw LZMA1 decompressor for 5 bytes of properties: lc, lp and pb in one byte, then the dictionary size."""
+    if len(properties) != 5:
+        raise ValueError("not LZMA properties")
+    bits, dictionarySize = properties[0], struct.unpack("<I", properties[1:])[0]
+    lzma1 = {"id": lzma.FILTER_LZMA1, "dict_size": dictionarySize, "lc": bits % 9, "lp": bits % 45 // 9}
+    return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[{**lzma1, "pb": bits // 45}])
+
+
+def rawText(data, depth=0, budget=None):
     """The text of data as a searcher reads unknown bytes (runs joined by line breaks)."""
+    budget = [MAX_DECODED + 16 * len(data)] if budget is None else budget
     pieces = _runs(data)
     if depth < MAX_DEPTH:
-        pieces += [rawText(inflated, depth + 1) for inflated in _streams(data)]
+        pieces += [rawText(inflated, depth + 1, budget) for inflated in _streams(data, budget)]
     return "\n".join(pieces)
