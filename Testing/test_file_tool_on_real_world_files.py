@@ -337,3 +337,33 @@ def test_file_names_that_are_not_utf8_are_reported_as_they_are_never_an_internal
         assert code in (0, 1) and "internal error" not in err, arguments
     assert b"x\xfe.mrml" in table.read_bytes() and b"other\xfd.txt" in table.read_bytes()
     assert os.listdir(os.fsencode(tmp_path / "out"))
+
+
+def test_a_share_report_masks_every_value_of_the_share_and_finds_a_scene_named_after_one(tmp_path):
+    """The paths and places a share's scan reports are masked with the values of all its scenes (a file of one scene
+    named after the patient of another), and a scene whose own name holds one is reported, as clean renames it."""
+    share = tmp_path / "share"
+    (share / "B" / "Data").mkdir(parents=True)
+    (share / "a.mrml").write_text(_scene())
+    (share / "B" / "B.mrml").write_text(_scene(items="", extra='<Text id="vtkMRMLTextNode1" name="t"/>'))
+    (share / "B" / "Data" / f"{PID} notes.txt").write_text("nothing personal\n")
+    (share / "Doe_C.mrml").write_text(_scene(items="", extra='<Text id="vtkMRMLTextNode1" name="x"/>'))
+    table = tmp_path / "report.csv"
+    code, out, _ = _run(["scan", "--csv", str(table), str(share)])
+    assert code == 1 and "_C.mrml (name)" in out
+    for report in (out, table.read_text()):
+        assert PID not in report and "Doe" not in report
+
+
+def test_a_link_to_a_folder_is_written_as_a_link_and_a_link_to_nothing_fails_its_scene_alone(tmp_path):
+    share = tmp_path / "share"
+    for name in ("A", "B"):
+        (share / name / "Data" / "Real").mkdir(parents=True)
+        (share / name / f"{name}.mrml").write_text(_scene())
+    os.symlink("Real", share / "A" / "Data" / "Sub")  # a folder of the bundle, by another name
+    os.symlink("nothing.txt", share / "B" / "Data" / "gone.txt")
+    code, _, err = _run(["clean", str(share), "-o", str(tmp_path / "out")])
+    assert code == 2 and "internal error" not in err and err.count("error:") == 1
+    link = tmp_path / "out" / "A" / "Data" / "Sub"
+    assert os.readlink(link) == "Real" and link.is_dir()
+    assert (tmp_path / "out" / "INCOMPLETE.txt").exists() and not (tmp_path / "out" / "B").exists()

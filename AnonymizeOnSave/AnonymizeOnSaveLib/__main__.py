@@ -27,6 +27,7 @@ import time
 
 from . import __version__, profile
 from .audit import AUDIT_LOG_ENVIRONMENT_VARIABLE, appendAuditRecord, auditLogPath
+from .phiText import PhiTextMatcher
 from .policy import KEY_ENVIRONMENT_VARIABLE, Policy, PolicyError
 from .pseudonyms import UID_ROOT
 from .report import Report
@@ -39,6 +40,7 @@ from .shares import (
     holdsOthers,
     isBundleFolder,
     markIncomplete,
+    maskedForTheShare,
     run,
     shareValues,
     writeCsv,
@@ -231,13 +233,12 @@ def _run(arguments, paths, work, err):
 
 def _scannedForTheShare(outcomes, policy, jobs):
     """The scans again, of every scene holding a value another scene of the share holds and it does not, searched
-    for the values of all (a patient of one scene named in another)."""
+    for the values of all (a patient of one scene named in another); every outcome masked with them all."""
     values = list(dict.fromkeys(value for outcome in outcomes for value in outcome.values))
     again = [outcome.scene for outcome in outcomes if outcome.status != "error" and holdsOthers(values, outcome.values)]
-    if not again:
-        return outcomes
-    scannedAgain = {outcome.scene: outcome for outcome in run(again, ScanWork(policy, values), jobs)}
-    return [scannedAgain.get(outcome.scene, outcome) for outcome in outcomes]
+    scannedAgain = {outcome.scene: outcome for outcome in run(again, ScanWork(policy, values), jobs)} if again else {}
+    matcher = PhiTextMatcher(values)
+    return [maskedForTheShare(scannedAgain.get(outcome.scene, outcome), matcher) for outcome in outcomes]
 
 
 def _summary(arguments, outcomes, skipped, notReached, started, err):

@@ -169,6 +169,8 @@ class _Plan:
                 self.documents[name].encoding = encoding
         contexts = self._storageContexts()
         for name in names:
+            if isinstance(self.members, _DirectoryMembers) and os.path.isdir(self.members.path(name)):
+                continue  # a link to a folder of the bundle (checked on listing): written as a link, its files walked
             kind = _kind(name)
             context = contexts.get(name, outerContext)
             place = f"{self.prefix}{name}: "
@@ -643,6 +645,8 @@ def _writeDirectory(plan, matcher, temporary):
         if os.path.islink(source):  # to the same member, cleaned, relative: never back into the input
             target = os.path.relpath(os.path.realpath(source), plan.members.root).replace(os.sep, "/")
             newTarget = os.path.join(temporary, *replaceInFileName(matcher, target).split("/"))
+            if os.path.isdir(source):  # (a folder with no file in it is no member: made here)
+                os.makedirs(newTarget, exist_ok=True)
             os.symlink(os.path.relpath(newTarget, os.path.dirname(destination)), destination)
             continue
         content = _newContent(plan, name, matcher)

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from urllib.parse import quote
 
 from . import profile
-from .fileNames import replaceInFileName
+from .fileNames import holdsValue, replaceInFileName
 from .phiText import PhiTextMatcher
 from .sceneFiles import SceneFileError, cleanPath, scanPath, valuesOf
 
@@ -61,8 +61,9 @@ def _refersTo(sceneFile, names):
 
 
 def _size(path):
+    """The bytes of a scene, for progress (a link counts as itself: it may lead nowhere)."""
     if os.path.isdir(path):
-        return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+        return sum(os.lstat(os.path.join(d, f)).st_size for d, _, fs in os.walk(path) for f in fs)
     return os.path.getsize(path) if os.path.isfile(path) else 0
 
 
@@ -255,6 +256,22 @@ def holdsOthers(values, ownValues):
     """Whether a share's values hold one a scene's own (originals) do not: only then is it searched for them."""
     own = {original for original, *_ in ownValues}
     return any(original not in own for original, *_ in values)
+
+
+def maskedForTheShare(outcome, matcher):
+    """An outcome as a share's report shows it: every value of the share masked in its paths and places, and a
+    scene whose own path in the share holds one found there (clean renames it)."""
+    findings = [(replaceInFileName(matcher, place), category) for place, category in outcome.findings]
+    status = outcome.status
+    if status != "error" and holdsValue(matcher, outcome.scene.relative):
+        findings.append((f"{replaceInFileName(matcher, outcome.scene.relative)} (name)", profile.FILE_NAMES))
+        status = "found"
+    return outcome._replace(
+        shown=replaceInFileName(matcher, outcome.shown),
+        findings=findings,
+        status=status,
+        missing=[replaceInFileName(matcher, name) for name in outcome.missing],
+    )
 
 
 class ScanWork:
