@@ -332,3 +332,29 @@ def test_random_bytes_are_not_read_as_text():
     noise = random.Random(7).randbytes(1 << 20)
     assert len(rawText(noise)) < len(noise) // 2
     assert "Patient Müller José" in rawText(b"\x00\x01Patient M\xfcller Jos\xe9\x00")
+
+
+def test_a_short_name_is_not_found_in_noise_and_is_found_in_text_inside_bytes(tmp_path):
+    """A family name of two letters (LI^WEI) is searched alone in text; in the text of bytes no reader decodes
+    (per-point colours, a transform's floats) it is everywhere by chance and failed every save: there, short runs
+    and runs that are not mostly text keep only their plain words of four characters or more."""
+    rng = random.Random(5)
+    polyData = _sphere()
+    colours = vtk.vtkUnsignedCharArray()
+    colours.SetName("Colors")
+    colours.SetNumberOfComponents(3)
+    for _ in range(polyData.GetNumberOfPoints() * 40):  # as many random colours as a detailed surface has
+        colours.InsertNextTuple3(rng.randrange(256), rng.randrange(256), rng.randrange(256))
+    polyData.GetFieldData().AddArray(colours)
+    files = {
+        "Data/m.vtp": _written(vtk.vtkXMLPolyDataWriter(), polyData, tmp_path / "colours.vtp"),
+        "Data/Transform.h5": b"\x89HDF\r\n\x1a\n" + rng.randbytes(1 << 20),
+    }
+    scene = patientScene("LI^WEI", "PID778812")
+    source = _bundle(tmp_path / "share", files, scene)
+    assert not [finding for finding in scanPath(str(source), POLICY).findings if "Data/" in finding.place]
+    cleanPath(str(source), str(tmp_path / "cleaned"), policy=POLICY)
+    noted = b"\x00\x01Patient: Li Wei, 1945\x00\x02" + rng.randbytes(1000)
+    written = _bundle(tmp_path / "saved", {"Data/Transform.h5": noted}, EMPTY_SCENE)
+    with pytest.raises(VerificationError):
+        verifyOutput(str(written), [("LI^WEI", "ANON^X", "names")], POLICY)

@@ -32,6 +32,29 @@ MAX_DEPTH = 3
 MAX_DECODED = 256 << 20  # what the streams inside one search may decode, besides 16 bytes a byte searched
 
 
+def _denoised(run):
+    """A run as searched. A short one, or one not mostly Latin letters, digits, spaces and a name's punctuation (and
+    four fifths ASCII), is as likely noise (numbers read as characters): only its plain words of four characters or
+    more are kept (a name of two or three letters, or a value glued to noise, cannot be told from it there: a
+    documented limit)."""
+    ascii = len(run.encode("ascii", "ignore"))
+    if len(run) >= _TEXT_RUN and len(_NOT_TEXT.findall(run)) * 10 <= len(run) and ascii * 5 >= len(run) * 4:
+        return run
+    return " ".join(word for word in _WORD.findall(run) if len(word) >= 4 and _plainWord(word))
+
+
+def _plainWord(word):
+    """Digits, a word written as people write one (lower case, capitalized or upper case), or such letters then
+    digits (an ID): noise mixes them (ßLIí, 5o2GN6Li)."""
+    letters = word.rstrip("0123456789")
+    return not letters or (letters.isalpha() and (letters.islower() or letters.isupper() or letters.istitle()))
+
+
+_TEXT_RUN = 8
+_NOT_TEXT = re.compile(r"[^A-Za-z0-9\s,.:;'^\-\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")
+_WORD = re.compile(r"[^\W_]+")
+
+
 def _runs(data):
     """The runs of text in data. A run of which more than a third is bytes above ASCII that are not UTF-8 is noise
     read as Latin-1 (three quarters of random bytes are "printable" so): only its ASCII and UTF-8 parts are kept."""
@@ -47,7 +70,7 @@ def _runs(data):
                 pieces += [part.decode("utf-8", "replace") for part in _ASCII_OR_UTF8.findall(run)]
     for encoding, pattern in _UTF16.items():
         pieces += [match.group().decode(encoding, "replace") for match in pattern.finditer(data)]
-    return pieces
+    return [_denoised(piece) for piece in pieces]
 
 
 def _streams(data, budget):
