@@ -332,6 +332,8 @@ def test_random_bytes_are_not_read_as_text():
     noise = random.Random(7).randbytes(1 << 20)
     assert len(rawText(noise)) < len(noise) // 2
     assert "Patient Müller José" in rawText(b"\x00\x01Patient M\xfcller Jos\xe9\x00")
+    for name in ("山田太郎", "Иванов Иван", "홍길동전"):  # text in UTF-8 of scripts with and without case
+        assert name in rawText(b"\x00\x01" + name.encode() + b"\x00\x02")
 
 
 def test_a_short_name_is_not_found_in_noise_and_is_found_in_text_inside_bytes(tmp_path):

@@ -13,14 +13,15 @@ import zlib
 
 from .surface import FormatError
 
-_PRINTABLE = re.compile(rb"(?:[\t\n\r\x20-\x7e]|[\xc2-\xf4][\x80-\xbf]{1,3}|[\xa0-\xff]){3,}")
-_ASCII_OR_UTF8 = re.compile(rb"(?:[\t\n\r\x20-\x7e]|[\xc2-\xf4][\x80-\xbf]{1,3}){3,}")
+# (four characters at least: a shorter run is noise to _denoised, which would keep nothing of it)
+_PRINTABLE = re.compile(rb"(?:[\t\n\r\x20-\x7e]|[\xc2-\xf4][\x80-\xbf]{1,3}|[\xa0-\xff]){4,}")
+_ASCII_OR_UTF8 = re.compile(rb"(?:[\t\n\r\x20-\x7e]|[\xc2-\xf4][\x80-\xbf]{1,3}){4,}")
 _HIGH_BYTES = bytes(range(0x80, 0x100))
 # UTF-16 text of Latin letters only: any other 16-bit pair is as likely noise as text (random bytes read as UTF-16
 # are nearly all "text"); CJK in UTF-16 inside unknown bytes is not read (a documented limit).
 _UTF16 = {
-    "utf-16-le": re.compile(rb"(?:[\t\n\r\x20-\x7e]\x00|[\xa0-\xff]\x00){3,}"),
-    "utf-16-be": re.compile(rb"(?:\x00[\t\n\r\x20-\x7e]|\x00[\xa0-\xff]){3,}"),
+    "utf-16-le": re.compile(rb"(?:[\t\n\r\x20-\x7e]\x00|[\xa0-\xff]\x00){4,}"),
+    "utf-16-be": re.compile(rb"(?:\x00[\t\n\r\x20-\x7e]|\x00[\xa0-\xff]){4,}"),
 }
 # Where a stream may start: gzip; zlib (deflate, a window of 256 bytes to 32 KB: checked by its header's
 # checksum below); bzip2; xz; a zip entry's local header.
@@ -44,10 +45,11 @@ def _denoised(run):
 
 
 def _plainWord(word):
-    """Digits, a word written as people write one (lower case, capitalized or upper case), or such letters then
-    digits (an ID): noise mixes them (ßLIí, 5o2GN6Li)."""
+    """Digits, a word written as people write one (lower case, capitalized, upper case, or of a script without case:
+    山田太郎), or such letters then digits (an ID): noise mixes them (ßLIí, 5o2GN6Li)."""
     letters = word.rstrip("0123456789")
-    return not letters or (letters.isalpha() and (letters.islower() or letters.isupper() or letters.istitle()))
+    cased = letters.islower() or letters.isupper() or letters.istitle() or letters.lower() == letters.upper()
+    return not letters or (letters.isalpha() and cased)
 
 
 _TEXT_RUN = 8
@@ -59,15 +61,16 @@ def _runs(data):
     """The runs of text in data. A run of which more than a third is bytes above ASCII that are not UTF-8 is noise
     read as Latin-1 (three quarters of random bytes are "printable" so): only its ASCII and UTF-8 parts are kept."""
     pieces = []
-    for match in _PRINTABLE.finditer(data):
-        run = match.group()
-        try:
-            pieces.append(run.decode("utf-8"))
-        except UnicodeDecodeError:
-            if 3 * (len(run) - len(run.translate(None, _HIGH_BYTES))) <= len(run):
+    for run in _PRINTABLE.findall(data):
+        if run.isascii():
+            pieces.append(run.decode("ascii"))
+        elif 3 * (len(run) - len(run.translate(None, _HIGH_BYTES))) > len(run):
+            pieces += [part.decode("utf-8", "replace") for part in _ASCII_OR_UTF8.findall(run)]
+        else:
+            try:
+                pieces.append(run.decode("utf-8"))
+            except UnicodeDecodeError:
                 pieces.append(run.decode("latin-1"))
-            else:
-                pieces += [part.decode("utf-8", "replace") for part in _ASCII_OR_UTF8.findall(run)]
     for encoding, pattern in _UTF16.items():
         pieces += [match.group().decode(encoding, "replace") for match in pattern.finditer(data)]
     return [_denoised(piece) for piece in pieces]
