@@ -360,3 +360,22 @@ def test_a_short_name_is_not_found_in_noise_and_is_found_in_text_inside_bytes(tm
     written = _bundle(tmp_path / "saved", {"Data/Transform.h5": noted}, EMPTY_SCENE)
     with pytest.raises(VerificationError):
         verifyOutput(str(written), [("LI^WEI", "ANON^X", "names")], POLICY)
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [
+        (b'{"PatientBirthDate": "1945-03-02"}', "1945-03-02"),
+        (b"<PatientBirthDate>19450302</PatientBirthDate>", "19450302"),
+        (b'{"uid": "1.2.826.0.1.3680043.2.1143.555"}', "1.2.826.0.1.3680043.2.1143.555"),
+        (b"03/02/1945", "03/02/1945"),
+        (b'"McKay"', "McKay"),
+        ("Dvořák Jiří".encode("utf-16-le"), "Dvořák Jiří"),
+        ("Wałęsa".encode("utf-16-be"), "Wałęsa"),
+        (b"#qJohn Doe 59xxxxxxxxxxxxxxxxxxxxxxxx@;", "John Doe"),  # an SQLite record: a type byte glued to a name
+    ],
+)
+def test_text_as_software_writes_it_inside_bytes_is_read_whole(written, value):
+    """What the noise rule must not drop (a hunt found each of these dropped by its first version): a field between
+    NUL bytes, as a writer leaves it."""
+    assert value in rawText(b"\x00\x00\x89\x00" + written + b"\x00\x00\x90")

@@ -17,11 +17,11 @@ from .surface import FormatError
 _PRINTABLE = re.compile(rb"(?:[\t\n\r\x20-\x7e]|[\xc2-\xf4][\x80-\xbf]{1,3}|[\xa0-\xff]){4,}")
 _ASCII_OR_UTF8 = re.compile(rb"(?:[\t\n\r\x20-\x7e]|[\xc2-\xf4][\x80-\xbf]{1,3}){4,}")
 _HIGH_BYTES = bytes(range(0x80, 0x100))
-# UTF-16 text of Latin letters only: any other 16-bit pair is as likely noise as text (random bytes read as UTF-16
-# are nearly all "text"); CJK in UTF-16 inside unknown bytes is not read (a documented limit).
+# UTF-16 text of Latin letters only (to U+02FF: Dvořák, Wałęsa): any other 16-bit pair is as likely noise as text
+# (random bytes read as UTF-16 are nearly all "text"); CJK in UTF-16 inside unknown bytes is not read (documented).
 _UTF16 = {
-    "utf-16-le": re.compile(rb"(?:[\t\n\r\x20-\x7e]\x00|[\xa0-\xff]\x00){4,}"),
-    "utf-16-be": re.compile(rb"(?:\x00[\t\n\r\x20-\x7e]|\x00[\xa0-\xff]){4,}"),
+    "utf-16-le": re.compile(rb"(?:[\t\n\r\x20-\x7e]\x00|[\xa0-\xff]\x00|[\x00-\xff][\x01\x02]){4,}"),
+    "utf-16-be": re.compile(rb"(?:\x00[\t\n\r\x20-\x7e]|\x00[\xa0-\xff]|[\x01\x02][\x00-\xff]){4,}"),
 }
 # Where a stream may start: gzip; zlib (deflate, a window of 256 bytes to 32 KB: checked by its header's
 # checksum below); bzip2; xz; a zip entry's local header.
@@ -34,27 +34,38 @@ MAX_DECODED = 256 << 20  # what the streams inside one search may decode, beside
 
 
 def _denoised(run):
-    """A run as searched. A short one, or one not mostly Latin letters, digits, spaces and a name's punctuation (and
-    four fifths ASCII), is as likely noise (numbers read as characters): only its plain words of four characters or
-    more are kept (a name of two or three letters, or a value glued to noise, cannot be told from it there: a
-    documented limit)."""
-    ascii = len(run.encode("ascii", "ignore"))
-    if len(run) >= _TEXT_RUN and len(_NOT_TEXT.findall(run)) * 10 <= len(run) and ascii * 5 >= len(run) * 4:
+    """A run as searched. A short one, one less than nine tenths text (ASCII, Latin letters), or one without four
+    small letters or four digits in a row, is as likely noise (numbers read as characters): only its plain words of
+    four characters or more are kept (a name of two or three letters, or a value glued to noise, cannot be told
+    from it there: a documented limit)."""
+    if len(run) >= _TEXT_RUN and _WRITTEN.search(run) and len(_NOT_TEXT.findall(run)) * 10 <= len(run):
         return run
     return " ".join(word for word in _WORD.findall(run) if len(word) >= 4 and _plainWord(word))
 
 
 def _plainWord(word):
-    """Digits, a word written as people write one (lower case, capitalized, upper case, or of a script without case:
-    山田太郎), or such letters then digits (an ID): noise mixes them (ßLIí, 5o2GN6Li)."""
+    """Digits, a word written as people write one (lower case, capitalized, camel case as in McKay, upper case, or
+    of a script without case: 山田太郎), or such letters then digits (an ID): noise mixes them (ßLIí, 5o2GN6Li)."""
     letters = word.rstrip("0123456789")
-    cased = letters.islower() or letters.isupper() or letters.istitle() or letters.lower() == letters.upper()
-    return not letters or (letters.isalpha() and cased)
+    if not letters:
+        return True
+    caseless = letters.lower() == letters.upper()
+    return letters.isalpha() and (caseless or letters.islower() or letters.isupper() or _camel(letters))
+
+
+def _camel(letters):
+    """Capitalized, each further capital between small letters (Müller, McKay, DeVries)."""
+    inner = range(1, len(letters) - 1)
+    capitals = [index for index in range(1, len(letters)) if letters[index].isupper()]
+    return letters[0].isupper() and all(
+        index in inner and letters[index - 1].islower() and letters[index + 1].islower() for index in capitals
+    )
 
 
 _TEXT_RUN = 8
-_NOT_TEXT = re.compile(r"[^A-Za-z0-9\s,.:;'^\-\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")
+_NOT_TEXT = re.compile(r"[^\t\n\r\x20-\x7e\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")  # (JSON, XML, dates: text)
 _WORD = re.compile(r"[^\W_]+")
+_WRITTEN = re.compile(r"[^\W\dA-Z\u00c0-\u00de_]{4}|\d{4}")  # four small (or caseless) letters, or digits
 
 
 def _runs(data):
