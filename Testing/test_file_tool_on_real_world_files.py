@@ -340,18 +340,23 @@ def test_file_names_that_are_not_utf8_are_reported_as_they_are_never_an_internal
 
 
 def test_a_share_report_masks_every_value_of_the_share_and_finds_a_scene_named_after_one(tmp_path):
-    """The paths and places a share's scan reports are masked with the values of all its scenes (a file of one scene
-    named after the patient of another), and a scene whose own name holds one is reported, as clean renames it."""
+    """The paths, places and errors a share's run reports (text, JSON, CSV; scan and clean in place) are masked with
+    the values of all its scenes (a file of one scene named after the patient of another, a scene that cannot be
+    read, a file skipped), and a scene whose own name holds one is reported, as clean renames it."""
     share = tmp_path / "share"
     (share / "B" / "Data").mkdir(parents=True)
     (share / "a.mrml").write_text(_scene())
     (share / "B" / "B.mrml").write_text(_scene(items="", extra='<Text id="vtkMRMLTextNode1" name="t"/>'))
     (share / "B" / "Data" / f"{PID} notes.txt").write_text("nothing personal\n")
     (share / "Doe_C.mrml").write_text(_scene(items="", extra='<Text id="vtkMRMLTextNode1" name="x"/>'))
+    (share / "Doe_D.mrml").write_text("<MRML><not well-formed")  # an error line names the scene as it goes
+    (share / "Doe notes.txt").write_text("skipped: not a scene\n")
     table = tmp_path / "report.csv"
-    code, out, _ = _run(["scan", "--csv", str(table), str(share)])
-    assert code == 1 and "_C.mrml (name)" in out
-    for report in (out, table.read_text()):
+    code, out, err = _run(["scan", "--csv", str(table), str(share)])
+    assert code == 3 and "_C.mrml (name)" in out and "_D.mrml: not well-formed" in err
+    reports = [out, err, table.read_text(), _run(["scan", "--json", str(share)])[1]]
+    reports += [*_run(["clean", "--in-place", "--csv", str(table), str(share)])[1:], table.read_text()]
+    for report in reports:
         assert PID not in report and "Doe" not in report
 
 

@@ -27,6 +27,7 @@ import time
 
 from . import __version__, profile
 from .audit import AUDIT_LOG_ENVIRONMENT_VARIABLE, appendAuditRecord, auditLogPath
+from .fileNames import replaceInFileName
 from .phiText import PhiTextMatcher
 from .policy import KEY_ENVIRONMENT_VARIABLE, Policy, PolicyError
 from .pseudonyms import UID_ROOT
@@ -36,13 +37,13 @@ from .shares import (
     Interrupted,
     Progress,
     ScanWork,
+    ValuesWork,
     findScenes,
     holdsOthers,
     isBundleFolder,
     markIncomplete,
     maskedForTheShare,
     run,
-    shareValues,
     writeCsv,
 )
 from .shares import asJson as reportAsJson
@@ -201,44 +202,48 @@ def _singleOutput(source, output):
 
 
 def _run(arguments, paths, work, err):
-    """(outcomes, skipped, interrupted): every scene's outcome, each error shown on err as it happens."""
+    """(outcomes, skipped, interrupted): every scene's outcome, each error shown on err as it happens. A run over
+    several scenes reads the values of all of them first: each scene is searched for them (scan: a scene whose own
+    values do not cover them), and every path and place reported is masked with them."""
     if arguments.jobs < 1:
         raise _UsageError("--jobs takes a number of processes, 1 or more")
     scenes, skipped = findScenes(paths)
     if not scenes:
         err.write("no scene file found (.mrml, .mrb, .nrrd, bundle folders): nothing was done\n")
+    matcher = None
+    if len(scenes) > 1:
+        try:
+            matcher = _readTheShare(scenes, work, arguments.jobs)
+        except Interrupted:
+            return [], skipped, len(scenes)
+        skipped = [replaceInFileName(matcher, path) for path in skipped]
+
+    def shown(outcome):
+        return outcome if matcher is None else maskedForTheShare(outcome, matcher)
 
     def showError(outcome):
         if outcome.status == "error":
+            outcome = shown(outcome)
             err.write(f"error: {outcome.shown}: {outcome.error}\n")
             err.flush()
 
-    try:
-        if len(scenes) > 1 and isinstance(work, CleanWork):  # a share goes out whole: each scene is cleaned of
-            work.shareValues = shareValues(scenes, work.policy, arguments.jobs)  # the values of all
-    except Interrupted:
-        return [], skipped, len(scenes)
     progress = None if arguments.quiet else Progress(err, scenes)
     try:
         outcomes = run(scenes, work, arguments.jobs, progress, showError)
     except Interrupted as interruption:
-        return interruption.outcomes, skipped, len(scenes) - len(interruption.outcomes)
-    if len(scenes) > 1 and isinstance(work, ScanWork):
-        try:
-            outcomes = _scannedForTheShare(outcomes, work.policy, arguments.jobs)
-        except Interrupted:
-            return [], skipped, len(scenes)
-    return outcomes, skipped, 0
+        return [shown(outcome) for outcome in interruption.outcomes], skipped, len(scenes) - len(interruption.outcomes)
+    return [shown(outcome) for outcome in outcomes], skipped, 0
 
 
-def _scannedForTheShare(outcomes, policy, jobs):
-    """The scans again, of every scene holding a value another scene of the share holds and it does not, searched
-    for the values of all (a patient of one scene named in another); every outcome masked with them all."""
-    values = list(dict.fromkeys(value for outcome in outcomes for value in outcome.values))
-    again = [outcome.scene for outcome in outcomes if outcome.status != "error" and holdsOthers(values, outcome.values)]
-    scannedAgain = {outcome.scene: outcome for outcome in run(again, ScanWork(policy, values), jobs)} if again else {}
-    matcher = PhiTextMatcher(values)
-    return [maskedForTheShare(scannedAgain.get(outcome.scene, outcome), matcher) for outcome in outcomes]
+def _readTheShare(scenes, work, jobs):
+    """The values of every scene given to work (a clean searches every scene for them, a scan the scenes whose own
+    values do not cover them); their matcher, to mask what is reported."""
+    perScene = run(scenes, ValuesWork(work.policy), jobs)
+    values = list(dict.fromkeys(value for sceneValues in perScene for value in sceneValues))
+    work.shareValues = values
+    if isinstance(work, ScanWork):
+        work.sharedScenes = {scene.path for scene, own in zip(scenes, perScene) if holdsOthers(values, own)}
+    return PhiTextMatcher(values)
 
 
 def _summary(arguments, outcomes, skipped, notReached, started, err):

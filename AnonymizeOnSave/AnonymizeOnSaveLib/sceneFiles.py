@@ -66,12 +66,11 @@ class SceneFileError(Exception):
 
 
 class ScanResult:
-    def __init__(self, findings, report, matcher=None, missing=(), values=()):
+    def __init__(self, findings, report, matcher=None, missing=()):
         self.findings = findings
         self.report = report
         self.matcher = matcher  # the values found, to mask paths shown with them
         self.missing = list(missing)  # files the scene refers to that it does not hold (names masked)
-        self.values = values  # (original, replacement, category) of the values found
 
     def __bool__(self):
         return bool(self.findings)
@@ -384,7 +383,7 @@ def scanPath(path, policy=None, matcher=None, progress=None):
             findings += _knownValueFindings(plan, matcher, found, path)
         if progress:
             progress(1.0)
-        return ScanResult(findings, Report.fromChanges(changes), found, plan.missingFiles(found), changes.values)
+        return ScanResult(findings, Report.fromChanges(changes), found, plan.missingFiles(found))
     except _errors() as error:
         raise SceneFileError(_message(error), found) from None
     finally:

@@ -22,10 +22,10 @@ from .sceneFiles import SceneFileError, cleanPath, scanPath, valuesOf
 SCENE_SUFFIXES = (".mrml", ".mrb", ".nrrd", ".nhdr")
 
 Scene = namedtuple("Scene", "path relative size")
-Outcome = namedtuple("Outcome", "scene status findings counts error output shown missing values", defaults=((),))
+Outcome = namedtuple("Outcome", "scene status findings counts error output shown missing")
 """status: "clean" (nothing found), "found" (scan), "cleaned", "error"; findings: (place, category) pairs; shown:
 the scene's path as reports show it (every value found in it masked); missing: the files the scene refers to that
-the share does not hold (masked); values: the originals of the values the scene holds (scan)."""
+the share does not hold (masked)."""
 
 
 class Interrupted(Exception):
@@ -96,8 +96,7 @@ def _scanOne(scene, policy, matcher=None):
     findings = [(finding.place, finding.category) for finding in result.findings]
     shown = replaceInFileName(result.matcher, scene.path)
     status = "found" if result else "clean"
-    values = tuple(result.values)
-    return Outcome(scene, status, findings, dict(result.report.counts), None, None, shown, result.missing, values)
+    return Outcome(scene, status, findings, dict(result.report.counts), None, None, shown, result.missing)
 
 
 def _cleanOne(scene, policy, destination, mirrored=False, shareValues=()):
@@ -246,12 +245,6 @@ class ValuesWork:
             return ()
 
 
-def shareValues(scenes, policy, jobs=1):
-    """The values of every scene of a share, each once: a patient of one scene named in another is searched there
-    too (the share goes out whole). Raises Interrupted on Ctrl-C."""
-    return list(dict.fromkeys(value for values in run(scenes, ValuesWork(policy), jobs) for value in values))
-
-
 def holdsOthers(values, ownValues):
     """Whether a share's values hold one a scene's own (originals) do not: only then is it searched for them."""
     own = {original for original, *_ in ownValues}
@@ -271,21 +264,25 @@ def maskedForTheShare(outcome, matcher):
         findings=findings,
         status=status,
         missing=[replaceInFileName(matcher, name) for name in outcome.missing],
+        output=outcome.output and replaceInFileName(matcher, outcome.output),
+        error=outcome.error and replaceInFileName(matcher, outcome.error),
     )
 
 
 class ScanWork:
     """A picklable scan of one scene (for the process pool); shareValues: the values of the share's scenes, reported
-    where a scene holds one its own values do not cover."""
+    in sharedScenes (the scenes whose own values do not cover them) where the scene's own values do not."""
 
-    def __init__(self, policy, shareValues=()):
-        self.policy, self.shareValues, self._matcher = policy, shareValues, None
+    def __init__(self, policy, shareValues=(), sharedScenes=frozenset()):
+        self.policy, self.shareValues, self.sharedScenes, self._matcher = policy, shareValues, sharedScenes, None
 
     def __getstate__(self):
         return {**self.__dict__, "_matcher": None}  # made again in each worker
 
     def __call__(self, scene):
-        if self._matcher is None and self.shareValues:
+        if scene.path not in self.sharedScenes:
+            return _scanOne(scene, self.policy)
+        if self._matcher is None:
             self._matcher = PhiTextMatcher(self.shareValues)
         return _scanOne(scene, self.policy, self._matcher)
 
