@@ -156,14 +156,36 @@ def test_a_name_the_patient_item_keeps_after_its_patient_name_was_corrected_is_s
 
 @pytest.mark.parametrize("name", FORMATS)
 def test_a_patient_item_without_a_patient_name_is_saved_with_its_name_replaced(tmp_path, name):
-    """A DICOM patient item that holds only its ID (no DICOM.PatientName): its name, the only place the name is, is
-    replaced by the pseudonym of the ID and searched for wherever else it was typed; the file tool reads it too."""
+    """A DICOM patient item that holds only its ID (no DICOM.PatientName): its name is replaced by the pseudonym of
+    the ID (the save failed on it once), and the file tool reads it the same way."""
     scene = newScene()
     sh = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
     patient = sh.CreateSubjectItem(sh.GetSceneItemID(), "Quackenbush^Eleanor (PID778812)")
     sh.SetItemUID(patient, "DICOM", "PID778812")
-    scene.AddNewNodeByClass("vtkMRMLScriptedModuleNode", "Quackenbush follow-up")
     assert saveScene(scene, str(tmp_path / name), policy=POLICY)
     assert leaks(str(tmp_path / name), ["Quackenbush^Eleanor", "PID778812"]) == []
     assert saveScene(scene, str(tmp_path / f"plain-{name}"), anonymize=False)
     assert scanPath(str(tmp_path / f"plain-{name}"), POLICY).findings
+
+
+@pytest.mark.parametrize("name", ["scene.mrml", "scene.mrb"])
+@pytest.mark.parametrize(
+    ("itemName", "patientName"),
+    [
+        ("Anonymized (1CT1)", "CompressedSamples^CT1"),  # a user hiding the name in the item
+        ("No name", "CompressedSamples^CT1"),
+        ("Singleton^Mary (1CT1)", "CompressedSamples^CT1"),
+        ("ANON^0QE4CDZ82H (1CT1)", "CompressedSamples^CT1"),  # named after a pseudonym, by hand or a tool
+        ("No name (1CT1)", "No name"),  # Slicer's name for a file without one
+        ("ANONYMIZED (1CT1)", "ANONYMIZED"),  # other tools' output
+        ("Frame^Janet (1CT1)", "Frame^Janet"),  # a surname that is a word of Slicer's attribute names
+    ],
+)
+def test_patient_names_and_item_names_made_of_common_words_are_saved(tmp_path, name, itemName, patientName):
+    """Names made of words Slicer or this tool write into every scene (fileName, FrameOfReferenceUID, Anonymized
+    study, YES) failed every save when searched alone (a hunt found each)."""
+    scene = buildSampleScene().scene
+    sh, patients = shItems(scene, "Patient")
+    sh.SetItemName(patients[0], itemName)
+    sh.SetItemAttribute(patients[0], "DICOM.PatientName", patientName)
+    assert saveScene(scene, str(tmp_path / name), policy=POLICY)

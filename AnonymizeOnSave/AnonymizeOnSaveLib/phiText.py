@@ -78,14 +78,19 @@ _OWN_PREFIXES = frozenset(("anon",))  # folded: pseudonyms.PSEUDONYM_NAME_PATTER
 MIN_JOINED_ID = 6  # an ID at least this long is also found written with separators added ("4071-8253")
 _PARTICLES = "van von der den de del della di da du la le las los dos das do ten ter bin ben ibn al el abu st saint mac"
 PARTICLES = frozenset(map(fold, _PARTICLES.split()))
-# Words Slicer itself writes into every scene (view, layout and hierarchy level names, node kinds): a family or given
-# name that is one of them identifies no one alone, and matching it would rename Slicer's own views.
+# Words Slicer itself writes into every scene (view, layout and hierarchy level names, node kinds, the words of its
+# attribute names: fileName, DICOM.FrameOfReferenceUID, singletonTag) and this tool writes (Anonymized study, YES,
+# the Basic Profile marker): a family or given name that is one of them identifies no one alone, and matching it
+# would rename Slicer's own views or fail every save (Frame^Janet, a DICOM.PatientName "No name" or "ANONYMIZED").
 SLICER_WORDS = frozenset(
     map(
         fold,
         """red green yellow orange view views slice scene patient study series folder subject hierarchy selection
     interaction crosshair layout default camera color colour model volume segment segmentation table text markups
-    transform sequence browser display storage node label axial sagittal coronal grey gray white black none""".split(),
+    transform sequence browser display storage node label axial sagittal coronal grey gray white black none
+    name data time date level frame reference base class scalar version geometry description singleton profile
+    file type value parent attribute uid instance content anonymized anonymous anonymize yes basic method identity
+    removed""".split(),
     )
 )
 # Month names as people write them in the major European languages (folded), full and abbreviated.

@@ -12,6 +12,7 @@ from . import profile
 from .fileNames import replaceInFileName
 from .phiText import PhiTextMatcher, matcherFor
 from .policy import NO_PATIENT, PatientContext, Policy, sceneContext
+from .pseudonyms import isPseudonymName
 from .recognisers import labelledIds, labelledValue, recognise
 from .textTokens import tokens
 
@@ -209,8 +210,8 @@ def _decision(site, policy):
         new, category = policy.applyRule(rule, value, site.context), rule.category
     elif kind == PATIENT_ITEM_NAME:
         new, category = policy.pseudonyms.personName(site.source or value, site.context.key), profile.ITEM_NAMES
-        if new != value:
-            return new, category, _formerName(value, site.source or "", new)
+        if new != value and site.source:
+            return new, category, _formerName(value, site.source, new)
     elif kind == STUDY_ITEM_NAME:
         description = site.source and policy.applyRule(profile.RULES["StudyDescription"], site.source)
         new, category = description or ANONYMIZED_STUDY_NAME, profile.ITEM_NAMES
@@ -220,11 +221,13 @@ def _decision(site, policy):
 
 
 def _formerName(itemName, patientName, new):
-    """The pairs of a name a patient item is named after that its DICOM.PatientName does not hold (a typo corrected
-    after loading, or no DICOM.PatientName at all): a person name, searched everywhere too. Slicer names the item
-    "<name> (<ID>)"."""
+    """The pairs of a former spelling of the patient's name that a patient item is still named after (a typo
+    corrected in DICOM.PatientName after loading: the two share a part of the name), searched everywhere too. Slicer
+    names the item "<name> (<ID>)". A name the user gave the item instead ("Anonymized", "Case 7") shares none, and
+    is only replaced in the item: searched everywhere, a common word would fail every save."""
     name = _ITEM_NAME_ID.sub("", itemName)
-    if not name or tokens(name) == tokens(patientName):
+    former, current = set(tokens(name)), set(tokens(patientName))
+    if not former or former == current or former.isdisjoint(current) or isPseudonymName(name):
         return ()
     return ((name, new, profile.NAMES),)
 
