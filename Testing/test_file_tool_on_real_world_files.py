@@ -2,6 +2,7 @@
 zip entries, entity declarations, zip comments, several files at once, closed pipes, no key."""
 
 import io
+import json
 import os
 import struct
 import subprocess
@@ -355,7 +356,12 @@ def test_a_share_report_masks_every_value_of_the_share_and_finds_a_scene_named_a
     code, out, err = _run(["scan", "--csv", str(table), str(share)])
     assert code == 3 and "_C.mrml (name)" in out and "_D.mrml: not well-formed" in err
     reports = [out, err, table.read_text(), _run(["scan", "--json", str(share)])[1]]
-    reports += [*_run(["clean", "--in-place", "--csv", str(table), str(share)])[1:], table.read_text()]
+    code, cleaned, err = _run(["clean", "--json", str(share), "-o", str(tmp_path / "out")])
+    assert code == 2 and json.loads(cleaned)["cleaned"] == 3  # every scene cleaned but the unreadable one
+    reports += [cleaned, err]
+    code, *inPlace = _run(["clean", "--in-place", "--csv", str(table), str(share)])
+    assert code == 2 and "_C.mrml: cleaned in place, but its name holds patient data" in inPlace[1]
+    reports += [*inPlace, table.read_text()]
     for report in reports:
         assert PID not in report and "Doe" not in report
 

@@ -122,6 +122,9 @@ def _cleanOne(scene, policy, destination, mirrored=False, shareValues=()):
         message = str(error) if isinstance(error, SceneFileError) else (error.strerror or type(error).__name__)
         return Outcome(scene, "error", [], {}, message, None, _shownOnError(error, scene), [])
     shown = replaceInFileName(result.matcher, scene.path)
+    if destination is None and holdsValue(result.matcher, scene.relative):
+        message = "cleaned in place, but its name holds patient data (rename it, or clean into a new folder with -o)"
+        return Outcome(scene, "error", [], {}, message, None, shown, [])
     return Outcome(scene, "cleaned", [], dict(result.report.counts), None, output, shown, result.missing)
 
 
@@ -256,7 +259,7 @@ def maskedForTheShare(outcome, matcher):
     scene whose own path in the share holds one found there (clean renames it)."""
     findings = [(replaceInFileName(matcher, place), category) for place, category in outcome.findings]
     status = outcome.status
-    if status != "error" and holdsValue(matcher, outcome.scene.relative):
+    if status in ("clean", "found") and holdsValue(matcher, outcome.scene.relative):  # (a scan's)
         findings.append((f"{replaceInFileName(matcher, outcome.scene.relative)} (name)", profile.FILE_NAMES))
         status = "found"
     return outcome._replace(
