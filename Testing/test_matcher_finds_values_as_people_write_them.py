@@ -300,3 +300,13 @@ def test_what_exporters_and_people_glue_to_a_value_is_cut_away(value, category, 
 def test_a_date_written_with_words_between_or_in_chinese_and_japanese_form_is_found(typed):
     """Found by a hunt: the date's keys were runs of day, month and year only."""
     _assertCutAwayAndFound("20040119", profile.DATES, typed, replacement="")
+
+
+@pytest.mark.parametrize(
+    ("value", "typed"), [("Singleton^Mary^Ann", "Ann Singleton"), ("Frame^Janet^Paterson", "Paterson Frame")]
+)
+def test_a_middle_name_with_a_family_name_slicer_also_writes_is_found(value, typed):
+    """A family name that is a word of Slicer's (Singleton, Frame) is not searched alone: with the middle name it is
+    searched whole, as the family name alone found it before."""
+    matcher = PhiTextMatcher([(value, "ANON^X", profile.NAMES)])
+    assert matcher.replace(f"{typed} follow-up") == "ANON^X follow-up"

@@ -142,9 +142,10 @@ def _personNameKeys(value):
         components = [*group.split("^"), "", "", ""][:3]
         family, given, middle = (tuple(tokens(component)) for component in components)
         present = [part for part in (family, given, middle) if part]
+        familyAlone = any(_mayStandAlone(word, MIN_FAMILY_NAME) for word in family)
         for count in range(len(present), 1, -1):
-            for order in itertools.permutations(present, count):
-                if order[0] is not middle or count == len(present):
+            for order in itertools.permutations(present, count):  # (a middle name first: when the family name
+                if order[0] is not middle or count == len(present) or not familyAlone:  # is not searched alone)
                     for spelled in itertools.product(*(_joined(part) for part in order)):
                         keys.append(sum(spelled, ()))
         if family and given and not _isCjk(family + given):
