@@ -98,14 +98,18 @@ def readEntry(archive, info, limit=MAX_READ_BYTES):
     return data
 
 
-def _rawData(fileObject, info):
-    """The compressed bytes of an entry, as they lie after its local header."""
+def _localLengths(fileObject, info):
+    """(name length, extra field length) of an entry's local header (zipfile reads only the central directory's)."""
     fileObject.seek(info.header_offset)
     header = fileObject.read(_LOCAL.size)
     if len(header) < _LOCAL.size or header[:4] != b"PK\x03\x04":
         raise BundleError("a zip entry's local header is corrupt")
-    nameLength, extraLength = struct.unpack("<HH", header[26:30])
-    fileObject.seek(info.header_offset + _LOCAL.size + nameLength + extraLength)
+    return struct.unpack("<HH", header[26:30])
+
+
+def _rawData(fileObject, info):
+    """The compressed bytes of an entry, as they lie after its local header."""
+    fileObject.seek(info.header_offset + _LOCAL.size + sum(_localLengths(fileObject, info)))
     raw = fileObject.read(info.compress_size)
     if len(raw) != info.compress_size:
         raise BundleError("a zip entry is cut short")
@@ -144,11 +148,7 @@ def joinExtraFields(fields):
 
 def localExtra(fileObject, info):
     """The extra fields of an entry's local header (zipfile reads only the central directory's)."""
-    fileObject.seek(info.header_offset)
-    header = fileObject.read(_LOCAL.size)
-    if len(header) < _LOCAL.size or header[:4] != b"PK\x03\x04":
-        raise BundleError("a zip entry's local header is corrupt")
-    nameLength, extraLength = struct.unpack("<HH", header[26:30])
+    nameLength, extraLength = _localLengths(fileObject, info)
     fileObject.seek(info.header_offset + _LOCAL.size + nameLength)
     return fileObject.read(extraLength)
 
@@ -296,12 +296,7 @@ class BundleWriter:
 
     def _rawRange(self, info):
         """(offset, length) of the entry's compressed data in the source."""
-        self.sourceFile.seek(info.header_offset)
-        header = self.sourceFile.read(_LOCAL.size)
-        if len(header) < _LOCAL.size or header[:4] != b"PK\x03\x04":
-            raise BundleError("a zip entry's local header is corrupt")
-        nameLength, extraLength = struct.unpack("<HH", header[26:30])
-        return info.header_offset + _LOCAL.size + nameLength + extraLength, info.compress_size
+        return info.header_offset + _LOCAL.size + sum(_localLengths(self.sourceFile, info)), info.compress_size
 
     def _writeHeader(self, info, name, flags, crc, compressedSize, size, compressType):
         encoded, flags = _encodedName(info, name)
