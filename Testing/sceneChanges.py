@@ -1,8 +1,20 @@
 """Changes a user or a DICOM load makes to a scene between two saves (a renamed item, a new patient name, a new
-patient whose name is typed into another item, a study moved to another patient, a new UID)."""
+patient whose name is typed into another item, a study moved to another patient, a new UID), and the policies the
+scene is saved again under."""
 
 import slicer
 import vtk
+
+from AnonymizeOnSaveLib import Policy
+
+
+def policiesUnder(key):
+    """The policies a scene is saved again under: the default, with the recognisers, and retaining options."""
+    return {
+        "default": Policy(key=key),
+        "recognisers": Policy(key=key).withRecognisers(True),
+        "retaining": Policy(key=key, retain={"longitudinalDates", "descriptions"}),
+    }
 
 
 def shItems(scene, level=None):

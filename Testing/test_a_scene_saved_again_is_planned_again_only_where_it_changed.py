@@ -9,16 +9,11 @@ import os
 import pytest
 from dicomScenes import buildSampleScene, useLiveMrmlPath
 from hospitalScenes import buildHospitalScene
-from sceneChanges import CHANGES, renameAnItem, renameAPatient, shItems
+from sceneChanges import CHANGES, policiesUnder, renameAnItem, renameAPatient, shItems
 
 from AnonymizeOnSaveLib import Policy, lastReport, mrmlString, mrmlText, saveScene
 
-KEY = "saved-again-key-long-enough"
-POLICIES = {
-    "default": Policy(key=KEY),
-    "recognisers": Policy(key=KEY).withRecognisers(True),
-    "retaining": Policy(key=KEY, retain={"longitudinalDates", "descriptions"}),
-}
+POLICIES = policiesUnder("saved-again-key-long-enough")
 
 
 def _saved(scene, path, policy):

@@ -12,18 +12,13 @@ import pytest
 import vtk
 from dicomScenes import LiveState, buildSampleScene
 from hospitalScenes import buildHospitalScene
-from sceneChanges import CHANGES, renameAnItem, shItems
+from sceneChanges import CHANGES, policiesUnder, renameAnItem, shItems
 from writeFaults import beforeEveryWrite
 
 from AnonymizeOnSaveLib import Policy, lastReport, saveScene, sceneItemPlans, session
 from AnonymizeOnSaveLib.planner import Site
 
-KEY = "live-saved-again-key-long-enough"
-POLICIES = {
-    "default": Policy(key=KEY),
-    "recognisers": Policy(key=KEY).withRecognisers(True),
-    "retaining": Policy(key=KEY, retain={"longitudinalDates", "descriptions"}),
-}
+POLICIES = policiesUnder("live-saved-again-key-long-enough")
 
 
 def _savedScene(scene, path, policy):

@@ -186,10 +186,10 @@ def _pastAnArraysData(tmp_path, mode):
     return {"Data/m.vtp": data[:end] + b" John Doe MRN0042 " + data[end:]}
 
 
-def _zipAfterAPrefix():
+def _zipAfterAPrefix(compression=zipfile.ZIP_DEFLATED):
     """A zip after other bytes, as a self-extracting archive is (not a bundle: it does not start as one)."""
     archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as inner:
+    with zipfile.ZipFile(archive, "w", compression) as inner:
         inner.writestr("report.txt", _visits())
     return b"MZ\x90\x00" + bytes(60) + archive.getvalue()
 
@@ -215,13 +215,6 @@ def _afterAStringBlocksStream():
     return {"Data/m.vtp": head.encode() + chunk + b"\n</AppendedData>\n</VTKFile>\n"}
 
 
-def _lzmaZipAfterAPrefix():
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_LZMA) as inner:
-        inner.writestr("report.txt", _visits())
-    return b"MZ\x90\x00" + bytes(60) + archive.getvalue()
-
-
 def _nrrd(line):
     return b"NRRD0004\ntype: unsigned char\ndimension: 1\nsizes: 4\nencoding: raw\n" + line + b"\n\n\0\1\2\3"
 
@@ -238,7 +231,7 @@ UNCLEANABLE = {
     "a bzip2 stream": lambda tmp_path: {"Data/x.bin": b"\0\1" + bz2.compress(_visits())},
     "an xz stream": lambda tmp_path: {"Data/x.bin": b"\0\1" + lzma.compress(_visits())},
     "a zip after a prefix": lambda tmp_path: {"Data/report.exe": _zipAfterAPrefix()},
-    "an LZMA zip after a prefix": lambda tmp_path: {"Data/setup.exe": _lzmaZipAfterAPrefix()},
+    "an LZMA zip after a prefix": lambda tmp_path: {"Data/setup.exe": _zipAfterAPrefix(zipfile.ZIP_LZMA)},
     "text after the compressed stream of a String array's block": lambda tmp_path: _afterAStringBlocksStream(),
     "a JSON key": lambda tmp_path: {"Data/F.mrk.json": b'{"markups": [{"type": "Fiducial", "John Doe MRN0042": 1}]}'},
     "a NRRD field that is no text field": lambda tmp_path: {"Data/v.nrrd": _nrrd(b"sample units: John Doe")},
