@@ -214,21 +214,17 @@ class AnonymizationSession:
     @classmethod
     def _restoreEach(cls, applied, failed):
         """Put back each value, the last applied first; an interrupt (Ctrl-C) is raised only once every value is
-        back, the value it fell on tried once more."""
-        interrupt, position = None, len(applied)
-        while position:
-            try:
-                while position:  # (no frame of its own per value: a large hierarchy puts back ~90k)
-                    cls._restoreOne(applied[position - 1], failed)
-                    position -= 1
-            except BaseException as error:
-                interrupt = interrupt or error
-                if position:
-                    try:
-                        cls._restoreOne(applied[position - 1], failed)
-                    except BaseException:
-                        failed.append(_placeOf(applied[position - 1]))
-                    position -= 1
+        back."""
+        interrupt = None
+        for change in reversed(applied):
+            for _ in range(2):  # an interrupt during one value: try that value once more
+                try:
+                    cls._restoreOne(change, failed)
+                    break
+                except BaseException as error:
+                    interrupt = interrupt or error
+            else:
+                failed.append(_placeOf(change))
         if interrupt is not None:
             if failed:
                 logging.error("%d value(s) could not be restored, first at %s", len(failed), failed[-1])

@@ -122,7 +122,7 @@ def _cleanOne(scene, policy, destination, mirrored=False, shareValues=()):
         message = str(error) if isinstance(error, SceneFileError) else (error.strerror or type(error).__name__)
         return Outcome(scene, "error", [], {}, message, None, _shownOnError(error, scene), [])
     shown = replaceInFileName(result.matcher, scene.path)
-    if destination is None and holdsValue(result.matcher, scene.relative):
+    if inPlace and holdsValue(result.matcher, scene.relative):
         message = "cleaned in place, but its name holds patient data (rename it, or clean into a new folder with -o)"
         return Outcome(scene, "error", [], {}, message, None, shown, [])
     return Outcome(scene, "cleaned", [], dict(result.report.counts), None, output, shown, result.missing)
