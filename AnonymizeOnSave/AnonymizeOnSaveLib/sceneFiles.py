@@ -334,13 +334,18 @@ def _message(error):
     return str(error)
 
 
-def _planChanges(path, policy, knownValues=(), laterValues=()):
+def _opened(path, dataFile=False):
+    """_open, its errors as SceneFileError."""
     try:
-        plan = _open(path, dataFile=bool(knownValues))
+        return _open(path, dataFile)
     except SceneFileError:
         raise
     except _errors() as error:
         raise SceneFileError(_message(error)) from None
+
+
+def _planChanges(path, policy, knownValues=(), laterValues=()):
+    plan = _opened(path, dataFile=bool(knownValues))
     changes = planChanges(plan.sites, policy or defaultPolicy(), knownValues, laterValues)
     return plan, changes, changes.matcher
 
@@ -348,12 +353,7 @@ def _planChanges(path, policy, knownValues=(), laterValues=()):
 def valuesOf(path, policy=None):
     """(original, replacement, category) of every value the rules replace in a scene file (the values its text is
     searched for; UIDs in text are replaced wherever they are)."""
-    try:
-        plan = _open(path)
-    except SceneFileError:
-        raise
-    except _errors() as error:
-        raise SceneFileError(_message(error)) from None
+    plan = _opened(path)
     try:
         return tuple(decideRules(plan.sites, policy or defaultPolicy()).found)
     except _errors() as error:
