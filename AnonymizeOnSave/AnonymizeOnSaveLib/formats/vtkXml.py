@@ -140,10 +140,8 @@ class VtkXmlFile(ValueSurface):
             except (binascii.Error, ValueError):
                 raise FormatError("a VTK XML array's base64 data cannot be decoded") from None
             return rawText(_afterCharacters(chunk, headerLength + _base64Length(sum(sizes))))
-        if not self.compressor:
-            return rawText(chunk[self.wordSize + self._words(chunk, 1)[0] :])
-        blocks = self._words(chunk, 1)[0]
-        return rawText(chunk[self.wordSize * (3 + blocks) + sum(self._words(chunk, 3 + blocks)[3:]) :])
+        headerLength, sizes = self._layout(chunk)
+        return rawText(chunk[headerLength + sum(sizes) :])
 
     def _unclaimedAppended(self):
         """The appended bytes no array's offset points into (before the first chunk, or all when none does)."""
@@ -220,17 +218,23 @@ class VtkXmlFile(ValueSurface):
             raise FormatError("a VTK XML array's header is cut short")
         return struct.unpack(f"{self.byteOrder}{count}{'Q' if self.wordSize == 8 else 'I'}", data[:size])
 
+    def _layout(self, data):
+        """(the length of an array's header, the sizes of the data it declares: the bytes, or each compressed
+        block's) of an array written as a header then its data."""
+        if not self.compressor:
+            return self.wordSize, self._words(data, 1)
+        blocks = self._words(data, 1)[0]
+        return self.wordSize * (3 + blocks), self._words(data, 3 + blocks)[3:]
+
     def _fromHeaded(self, data):
         """The bytes of an array written as a header then its data (raw appended data, or decoded base64)."""
+        position, sizes = self._layout(data)
         if not self.compressor:
-            (size,) = self._words(data, 1)
-            if len(data) < self.wordSize + size:
+            if len(data) < position + sizes[0]:
                 raise FormatError("a VTK XML array is cut short")
-            return data[self.wordSize : self.wordSize + size]
-        blocks = self._words(data, 1)[0]
-        header = self._words(data, 3 + blocks)
-        position, pieces = self.wordSize * (3 + blocks), []
-        for size in header[3:]:
+            return data[position : position + sizes[0]]
+        pieces = []
+        for size in sizes:
             pieces.append(self._decompress(data[position : position + size]))
             position += size
         return b"".join(pieces)
